@@ -1,0 +1,31 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, each importing only the one below it:
+//   CLinuxSys (C shim) -> LinuxSys (thin syscall wrappers) -> Reactor -> dinit, dcrond
+// SupervisorCore is pure Swift (no syscalls, no clock reads) and is what the
+// reactor drives; it is unit-tested with scripted events.
+//
+// This manifest is the development and unit-test build (glibc, standard Swift).
+// The shipped binaries are Embedded Swift linked statically against musl: see
+// the Makefile.
+let package = Package(
+    name: "dinit",
+    products: [
+        .executable(name: "dinit", targets: ["dinit"]),
+        .executable(name: "dcrond", targets: ["dcrond"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CLinuxSys"),
+        .target(name: "LinuxSys", dependencies: ["CLinuxSys"]),
+        .target(name: "SupervisorCore"),
+        .target(name: "Reactor", dependencies: ["LinuxSys", "SupervisorCore"]),
+        .executableTarget(name: "dinit", dependencies: ["Reactor"]),
+        .executableTarget(name: "dcrond", dependencies: ["Reactor"]),
+        // Test-only: a malloc replacement that counts allocations per thread.
+        .target(name: "CMallocCounter"),
+        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore"]),
+        .testTarget(name: "AllocationTests", dependencies: ["Reactor", "CMallocCounter"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["dinit", "dcrond"]),
+    ]
+)

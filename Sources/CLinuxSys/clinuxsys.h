@@ -1,0 +1,286 @@
+/*
+ * CLinuxSys: the C shim under dinit and dcrond.
+ *
+ * Swift cannot call some Linux interfaces directly: variadic functions
+ * (open, prctl, syscall), functions that glibc only declares with
+ * _GNU_SOURCE (pidfd_open, pidfd_send_signal), macros (sigaddset may be one),
+ * the packed `struct epoll_event`, and `siginfo_t`, whose layout differs
+ * between glibc and musl. Each wrapper here exists for one of those reasons
+ * and does nothing else: no policy, no allocation.
+ *
+ * _GNU_SOURCE is deliberately not defined: defining it here breaks the
+ * import of the Glibc module in the standard (non-embedded) build. Syscall
+ * numbers that old headers lack are spelled out instead.
+ *
+ * Every descriptor created here is close-on-exec.
+ */
+#ifndef CLINUXSYS_H
+#define CLINUXSYS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef PR_SET_CHILD_SUBREAPER
+#define PR_SET_CHILD_SUBREAPER 36
+#endif
+
+_Static_assert(sizeof(struct signalfd_siginfo) == 128, "signalfd_siginfo is 128 bytes");
+
+extern char **environ;
+
+/* errno is a macro over a thread-local; Swift sees neither. */
+static inline int cls_errno(void) { return errno; }
+static inline void cls_set_errno(int e) { errno = e; }
+static inline char **cls_environ(void) { return environ; }
+
+/* ---- time ---- */
+
+/* CLOCK_MONOTONIC in nanoseconds: deadlines never jump with the wall clock. */
+static inline int64_t cls_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- signal sets: sigaddset and friends may be macros ---- */
+
+static inline void cls_sigemptyset(sigset_t *s) { sigemptyset(s); }
+static inline void cls_sigfillset(sigset_t *s) { sigfillset(s); }
+static inline void cls_sigaddset(sigset_t *s, int sig) { sigaddset(s, sig); }
+static inline void cls_sigdelset(sigset_t *s, int sig) { sigdelset(s, sig); }
+static inline int cls_sigismember(const sigset_t *s, int sig) { return sigismember(s, sig); }
+
+/* Returns 0 or -1 with errno. `how` is SIG_BLOCK/SIG_UNBLOCK/SIG_SETMASK. */
+static inline int cls_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+    return sigprocmask(how, set, old);
+}
+/* Thread variant: used by in-process tests, where other threads exist. */
+static inline int cls_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+    return pthread_sigmask(how, set, old);
+}
+
+/* Sets a disposition to SIG_IGN (ignore != 0) or SIG_DFL. */
+static inline int cls_sigdisposition(int sig, int ignore) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = ignore ? SIG_IGN : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL);
+}
+
+static inline int cls_signalfd(const sigset_t *set) {
+    return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Reads one queued signal. Returns 1 and fills *signo, 0 when none is queued
+ * (EAGAIN), -1 with errno on error. */
+static inline int cls_signalfd_read(int fd, int *signo) {
+    struct signalfd_siginfo si;
+    ssize_t n = read(fd, &si, sizeof si);
+    if (n == (ssize_t)sizeof si) { *signo = (int)si.ssi_signo; return 1; }
+    if (n < 0 && errno == EAGAIN) return 0;
+    if (n >= 0) { errno = EIO; }
+    return -1;
+}
+
+/* ---- processes ---- */
+
+static inline int cls_pidfd_open(pid_t pid) {
+    /* pidfds are always close-on-exec. */
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static inline int cls_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static inline int cls_kill(pid_t pid, int sig) { return kill(pid, sig); }
+
+/* The outcome of one waitid call, read out of siginfo_t here because its
+ * layout differs between libcs. kind: 1 exited (value = exit code),
+ * 2 killed by a signal (value = signal number), 0 nothing reaped. */
+struct cls_wait_result {
+    int pid;
+    int kind;
+    int value;
+};
+
+static inline int cls_decode_wait(const siginfo_t *info, struct cls_wait_result *r) {
+    r->pid = info->si_pid;
+    if (r->pid == 0) { r->kind = 0; r->value = 0; return 0; }
+    if (info->si_code == CLD_EXITED) { r->kind = 1; r->value = info->si_status; }
+    else { r->kind = 2; r->value = info->si_status; }
+    return 0;
+}
+
+/* Reaps the child behind a pidfd if it has exited. Returns 0 (r->kind says
+ * whether anything was reaped) or -1 with errno. */
+static inline int cls_wait_pidfd(int pidfd, struct cls_wait_result *r) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG) != 0) return -1;
+    return cls_decode_wait(&info, r);
+}
+
+/* Reaps any one exited child (ours or adopted). Returns 0 (r->kind == 0 when
+ * children exist but none has exited) or -1 with errno (ECHILD: no children). */
+static inline int cls_wait_any(struct cls_wait_result *r) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG) != 0) return -1;
+    return cls_decode_wait(&info, r);
+}
+
+/* 1 if this process has any child at all (running or zombie), 0 if none,
+ * -1 with errno on another error. Reaps nothing. */
+static inline int cls_has_children(void) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | WSTOPPED | WCONTINUED) == 0) return 1;
+    if (errno == ECHILD) return 0;
+    return -1;
+}
+
+static inline int cls_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
+}
+
+/* ---- spawning ---- */
+
+/* Spawn attributes and file actions, built once at start-up and reused by
+ * every spawn: glibc allocates when file actions are added, so building them
+ * per spawn would allocate in the loop. */
+struct cls_spawner {
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    int has_actions;
+};
+
+/* Children get an empty signal mask, every signal at its default
+ * disposition (even those dinit inherited as ignored) and their own process
+ * group. With devnull_fd >= 0 their stdin, stdout and stderr are /dev/null.
+ * Returns 0 or an errno value. */
+static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
+    int rc;
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    sp->has_actions = 0;
+    if ((rc = posix_spawnattr_init(&sp->attr)) != 0) return rc;
+    if ((rc = posix_spawnattr_setsigmask(&sp->attr, &empty)) != 0) return rc;
+    if ((rc = posix_spawnattr_setsigdefault(&sp->attr, &all)) != 0) return rc;
+    if ((rc = posix_spawnattr_setpgroup(&sp->attr, 0)) != 0) return rc;
+    if ((rc = posix_spawnattr_setflags(&sp->attr, (short)(POSIX_SPAWN_SETSIGMASK |
+            POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))) != 0) return rc;
+    if (devnull_fd >= 0) {
+        if ((rc = posix_spawn_file_actions_init(&sp->actions)) != 0) return rc;
+        sp->has_actions = 1;
+        for (int fd = 0; fd <= 2; fd++) {
+            if ((rc = posix_spawn_file_actions_adddup2(&sp->actions, devnull_fd, fd)) != 0) return rc;
+        }
+    }
+    return 0;
+}
+
+/* posix_spawnp: PATH lookup, no shell. Returns 0 or an errno value (exec
+ * failures are reported here by both glibc and musl). */
+static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file, char *const argv[]) {
+    return posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv, environ);
+}
+
+/* ---- descriptors ---- */
+
+static inline int cls_open_devnull(void) { return open("/dev/null", O_RDWR | O_CLOEXEC); }
+static inline int cls_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
+
+/* The soft RLIMIT_NOFILE, or -1 when unlimited or unknown. */
+static inline long cls_nofile_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return -1;
+    return (long)rl.rlim_cur;
+}
+
+/* ---- epoll and timerfd ---- */
+
+static inline int cls_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static inline int cls_epoll_add(int epfd, int fd, uint64_t tag) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static inline int cls_epoll_del(int epfd, int fd) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
+}
+
+/* struct epoll_event is packed on x86_64, so Swift reads it through here. */
+static inline size_t cls_epoll_event_size(void) { return sizeof(struct epoll_event); }
+static inline int cls_epoll_wait(int epfd, void *events, int max, int timeout_ms) {
+    return epoll_wait(epfd, (struct epoll_event *)events, max, timeout_ms);
+}
+static inline uint64_t cls_epoll_event_tag(const void *events, int i) {
+    return ((const struct epoll_event *)events)[i].data.u64;
+}
+
+static inline int cls_timerfd_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+/* Arms the timer to fire once at an absolute CLOCK_MONOTONIC time, or
+ * disarms it when at_ns <= 0. */
+static inline int cls_timerfd_set(int fd, int64_t at_ns) {
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (at_ns > 0) {
+        its.it_value.tv_sec = (time_t)(at_ns / 1000000000LL);
+        its.it_value.tv_nsec = (long)(at_ns % 1000000000LL);
+    }
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Consumes the expiration count. Returns 1 if the timer had fired, 0 if not
+ * (EAGAIN), -1 with errno. */
+static inline int cls_timerfd_drain(int fd) {
+    uint64_t n;
+    ssize_t r = read(fd, &n, sizeof n);
+    if (r == (ssize_t)sizeof n) return 1;
+    if (r < 0 && errno == EAGAIN) return 0;
+    return -1;
+}
+
+/* ---- terminal ---- */
+
+static inline int cls_isatty(int fd) { return isatty(fd); }
+
+#endif

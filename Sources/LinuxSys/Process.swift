@@ -1,0 +1,110 @@
+import CLinuxSys
+
+/// How a process ended: its exit code, or the signal that killed it.
+public enum Termination: Equatable {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// The status dinit reports: the exit code, or the signal number.
+    public var status: Int32 {
+        switch self {
+        case .exited(let code): return code
+        case .signaled(let signo): return signo
+        }
+    }
+
+    init?(_ r: cls_wait_result) {
+        switch r.kind {
+        case 1: self = .exited(r.value)
+        case 2: self = .signaled(r.value)
+        default: return nil
+        }
+    }
+}
+
+/// Process control: spawning, pidfds, signals, reaping.
+public enum Processes {
+    public static var isPID1: Bool { getpid() == 1 }
+
+    public static func becomeChildSubreaper() throws(Errno) {
+        _ = try retryingEINTR { cls_set_child_subreaper() }
+    }
+
+    public static func pidfdOpen(_ pid: Int32) throws(Errno) -> FileDescriptor {
+        FileDescriptor(rawValue: try retryingEINTR { cls_pidfd_open(pid) })
+    }
+
+    /// Signals the process behind a pidfd: race-free, a recycled PID can
+    /// never be hit.
+    public static func signal(pidfd: FileDescriptor, _ signo: Int32) throws(Errno) {
+        _ = try retryingEINTR { cls_pidfd_send_signal(pidfd.rawValue, signo) }
+    }
+
+    /// kill(2). Callers only pass PIDs of children not yet reaped (which the
+    /// kernel cannot recycle), process groups led by such children, or -1.
+    public static func kill(_ pid: Int32, _ signo: Int32) throws(Errno) {
+        _ = try retryingEINTR { cls_kill(pid, signo) }
+    }
+
+    /// Reaps the child behind `pidfd` if it has ended.
+    public static func reap(pidfd: FileDescriptor) throws(Errno) -> Termination? {
+        var r = cls_wait_result()
+        _ = try retryingEINTR { cls_wait_pidfd(pidfd.rawValue, &r) }
+        return Termination(r)
+    }
+
+    /// Reaps any one ended child. nil when none has ended; throws ECHILD
+    /// when there are no children at all.
+    public static func reapAny() throws(Errno) -> (pid: Int32, termination: Termination)? {
+        var r = cls_wait_result()
+        _ = try retryingEINTR { cls_wait_any(&r) }
+        guard let t = Termination(r) else { return nil }
+        return (r.pid, t)
+    }
+
+    /// Whether any child (running or zombie) is left. Reaps nothing.
+    public static func hasChildren() -> Bool {
+        (try? retryingEINTR { cls_has_children() }) != 0
+    }
+
+    /// The soft limit on open descriptors, nil when unlimited.
+    public static var descriptorLimit: Int? {
+        let l = cls_nofile_limit()
+        return l < 0 ? nil : Int(l)
+    }
+}
+
+/// posix_spawnp with attributes built once: empty signal mask, default
+/// dispositions, own process group, optionally stdio on /dev/null.
+public struct Spawner {
+    let state: UnsafeMutablePointer<cls_spawner>
+
+    public init(devNull: FileDescriptor?) throws(Errno) {
+        state = UnsafeMutablePointer<cls_spawner>.allocate(capacity: 1)
+        let rc = cls_spawner_init(state, devNull?.rawValue ?? -1)
+        if rc != 0 { throw Errno(rc) }
+    }
+
+    /// Spawns `argv[0]` (PATH lookup, no shell). `argv` ends with nil.
+    public func spawn(_ argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) throws(Errno) -> Int32 {
+        var pid: pid_t = 0
+        guard let file = argv[0] else { throw Errno(EINVAL) }
+        while true {
+            let rc = cls_spawn(state, &pid, file, argv)
+            if rc == 0 { return pid }
+            if rc != EINTR { throw Errno(rc) }
+        }
+    }
+}
+
+extension Processes {
+    public static func exit(_ status: Int32) -> Never { CLinuxSys.exit(status) }
+}
+
+extension FileDescriptor {
+    public static let standardOutput = FileDescriptor(rawValue: 1)
+
+    public func write(_ s: StaticString) {
+        s.withUTF8Buffer { writeAll($0) }
+    }
+}

@@ -1,0 +1,53 @@
+import LinuxSys
+import SupervisorCore
+
+/// argv as the C runtime hands it to main.
+public typealias CArgv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+
+/// argv as byte arrays for the parsers (copied once, at start-up).
+public func argvBytes(argc: Int32, argv: CArgv) -> [[UInt8]] {
+    var all: [[UInt8]] = []
+    all.reserveCapacity(Int(argc))
+    for i in 0..<Int(argc) {
+        var bytes: [UInt8] = []
+        if var p = argv[i] {
+            while p.pointee != 0 {
+                bytes.append(UInt8(bitPattern: p.pointee))
+                p += 1
+            }
+        }
+        all.append(bytes)
+    }
+    return all
+}
+
+/// A nil-terminated argv for posix_spawnp that points into the original
+/// argv: nothing is copied, prefixes are skipped by offset.
+public func spawnArgv(_ refs: [ArgRef], argv: CArgv) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
+    let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: refs.count + 1)
+    for (k, ref) in refs.enumerated() {
+        table[k] = argv[ref.index]! + ref.offset
+    }
+    table[refs.count] = nil
+    return UnsafePointer(table)
+}
+
+/// Writes "<prefix><message>\n" to stderr for a bad command line.
+public func reportUsageError(_ prefix: StaticString, _ error: ArgumentError) {
+    let line = LineWriter(capacity: 1024)
+    line.text(prefix)
+    error.write(to: line)
+    line.newline()
+    FileDescriptor.standardError.writeAll(line.bytes)
+}
+
+/// Writes "<prefix><what>: <errno text>\n" to stderr.
+public func reportSetupError(_ prefix: StaticString, _ what: StaticString, _ errno: Errno) {
+    let line = LineWriter(capacity: 256)
+    line.text(prefix)
+    line.text(what)
+    line.text(": ")
+    ErrnoText.write(errno.rawValue, to: line)
+    line.newline()
+    FileDescriptor.standardError.writeAll(line.bytes)
+}

@@ -1,0 +1,245 @@
+import LinuxSys
+import SupervisorCore
+
+/// What the reactor does besides driving its core.
+public struct ReactorOptions {
+    /// Children's stdin, stdout and stderr go to /dev/null (-qqq).
+    public var silenceChildren = false
+    /// Register as child subreaper when not PID 1.
+    public var becomeSubreaper = true
+    /// Reap and signal adopted descendants when the core asks to collect
+    /// orphans. In-process tests turn this off: the test process has other
+    /// children that are none of the reactor's business.
+    public var collectsOrphans = true
+
+    public init() {}
+}
+
+/// The event loop under dinit and dcrond: one epoll set holding a signalfd
+/// (every supervised signal is blocked before anything else happens), one
+/// timerfd armed to the core's single pending deadline, and one pidfd per
+/// running child. It sleeps in epoll_wait with no timeout, so an idle
+/// supervisor never wakes up, and after start-up it allocates nothing: every
+/// table is sized from the command line.
+public struct Reactor<Core: SupervisorCore> {
+    public private(set) var core: Core
+    let options: ReactorOptions
+    let epoll: Epoll
+    let signals: SignalDescriptor
+    let timer: Timer
+    let spawner: Spawner
+    /// Per child: its argv (nil-terminated), pid and pidfd. pidfd -1: not
+    /// running (or reaped); -2: running, but pidfd_open failed, so the child
+    /// is signalled by pid (safe: we have not reaped it, so the kernel cannot
+    /// have recycled it).
+    let argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>]
+    var pids: [Int32]
+    var pidfds: [Int32]
+    var actions: ActionList
+    /// Events produced while performing actions (spawn results,
+    /// orphansGone), handled in order after the current event.
+    var queue: [Event]
+    var queueHead = 0
+    let line: LineWriter
+    let childList = ChildList()
+    let isPID1: Bool
+    var registeredSubreaper = false
+    var collecting = false
+    var deadline: Int64? = nil
+    var exitStatus: Int32? = nil
+
+    // epoll tags: the signalfd, the timerfd, then child i as firstChildTag + i.
+    // A child's index is never reused, so an event already fetched for a
+    // pidfd that has since been closed names a child that no longer runs and
+    // is ignored: no generation counter is needed.
+    static var signalTag: UInt64 { 0 }
+    static var timerTag: UInt64 { 1 }
+    static var firstChildTag: UInt64 { 2 }
+
+    /// Sets everything up; throws before any child is started. `argvs[i]` is
+    /// child i's argv; dcrond passes one entry for its repeated runs.
+    public init(core: Core, argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>], options: ReactorOptions) throws(Errno) {
+        precondition(argvs.count >= core.childSlots)
+        self.core = core
+        self.options = options
+        self.argvs = argvs
+        for signo in SignalSet.ignored { try Signals.ignore(signo) }
+        let supervised = SignalSet.supervised
+        try Signals.block(supervised)
+        signals = try SignalDescriptor(supervised)
+        timer = try Timer()
+        epoll = try Epoll(capacity: 64)
+        try epoll.add(signals.fd, tag: Self.signalTag)
+        try epoll.add(timer.fd, tag: Self.timerTag)
+        let devNull: FileDescriptor? = options.silenceChildren ? try FileDescriptor.openDevNull() : nil
+        spawner = try Spawner(devNull: devNull)
+        pids = Array(repeating: 0, count: core.childSlots)
+        pidfds = Array(repeating: -1, count: core.childSlots)
+        actions = ActionList(capacity: core.maxActionsPerEvent)
+        queue = []
+        queue.reserveCapacity(8)
+        line = LineWriter(capacity: 1024)
+        isPID1 = Processes.isPID1
+        if options.becomeSubreaper, !isPID1 {
+            try Processes.becomeChildSubreaper()
+            registeredSubreaper = true
+        }
+    }
+
+    /// Runs until the core asks to exit; returns the exit status.
+    public mutating func run() -> Int32 {
+        deliver(.start(subreaper: registeredSubreaper))
+        while exitStatus == nil {
+            // Only EBADF/EFAULT/EINVAL can fail here, none of which a retry
+            // would cure; there is nothing better to do than wait again.
+            let ready = (try? epoll.wait()) ?? 0
+            for k in 0..<ready {
+                dispatch(epoll.tag(at: k))
+            }
+            if collecting, !Processes.hasChildren() {
+                collecting = false
+                deliver(.orphansGone)
+            }
+        }
+        return exitStatus ?? 0
+    }
+
+    mutating func dispatch(_ tag: UInt64) {
+        switch tag {
+        case Self.signalTag:
+            while let signo = try? signals.next() {
+                if signo == SignalNumber.chld {
+                    reapAll()
+                } else {
+                    deliver(.signal(signo))
+                }
+            }
+        case Self.timerTag:
+            // A timer re-armed since it fired reads as not fired, and the
+            // deadline check drops an expiry that raced with a re-arm.
+            guard (try? timer.drain()) == true, let at = deadline, MonotonicClock.now() >= at else { return }
+            deadline = nil
+            deliver(.deadline)
+        default:
+            let child = Int(tag - Self.firstChildTag)
+            guard child < pidfds.count, pidfds[child] >= 0 else { return }
+            if let t = try? Processes.reap(pidfd: FileDescriptor(rawValue: pidfds[child])) {
+                gone(child, t)
+            }
+        }
+    }
+
+    /// SIGCHLD: reap every child that has ended, ours or adopted (signals
+    /// coalesce, so one SIGCHLD may stand for many exits).
+    mutating func reapAll() {
+        while let reaped = try? Processes.reapAny() {
+            for i in pids.indices where pidfds[i] != -1 && pids[i] == reaped.pid {
+                gone(i, reaped.termination)
+                break
+            }
+        }
+    }
+
+    mutating func gone(_ child: Int, _ t: Termination) {
+        if pidfds[child] >= 0 {
+            let fd = FileDescriptor(rawValue: pidfds[child])
+            try? epoll.remove(fd)
+            fd.close()
+        }
+        pidfds[child] = -1
+        deliver(.childExited(child: child, status: t.status))
+    }
+
+    /// Hands an event to the core and performs the actions it returns;
+    /// events those actions produce are handled next, in order.
+    mutating func deliver(_ event: Event) {
+        queue.append(event)
+        if queue.count > 1 { return }
+        while queueHead < queue.count {
+            let e = queue[queueHead]
+            queueHead += 1
+            actions.removeAll()
+            core.handle(e, now: MonotonicClock.now(), into: &actions)
+            for k in 0..<actions.count {
+                perform(actions[k])
+            }
+        }
+        queue.removeAll(keepingCapacity: true)
+        queueHead = 0
+    }
+
+    mutating func perform(_ action: Action) {
+        switch action {
+        case .spawn(let child):
+            spawn(child)
+        case .signal(let child, let signo, let group):
+            let fd = pidfds[child]
+            if fd == -1 { return }
+            if group {
+                // The child leads its process group and is not reaped yet,
+                // so the group id is still its own.
+                try? Processes.kill(-pids[child], signo)
+            } else if fd >= 0 {
+                try? Processes.signal(pidfd: FileDescriptor(rawValue: fd), signo)
+            } else {
+                try? Processes.kill(pids[child], signo)
+            }
+        case .collectOrphans(let signo):
+            collectOrphans(signo)
+        case .armDeadline(let at):
+            deadline = at
+            try? timer.set(at)
+        case .cancelDeadline:
+            deadline = nil
+            try? timer.set(nil)
+        case .log(let record):
+            line.reset()
+            core.format(record, into: line)
+            FileDescriptor.standardError.writeAll(line.bytes)
+        case .exit(let status):
+            exitStatus = status
+        }
+    }
+
+    mutating func spawn(_ child: Int) {
+        let pid: Int32
+        do {
+            pid = try spawner.spawn(argvs[child])
+        } catch {
+            queue.append(.spawnFailed(child: child, errno: error.rawValue))
+            return
+        }
+        pids[child] = pid
+        pidfds[child] = -2
+        if let fd = try? Processes.pidfdOpen(pid) {
+            if (try? epoll.add(fd, tag: Self.firstChildTag + UInt64(child))) != nil {
+                pidfds[child] = fd.rawValue
+            } else {
+                fd.close()
+            }
+        }
+        queue.append(.spawned(child: child, pid: pid))
+    }
+
+    mutating func collectOrphans(_ signo: Int32) {
+        guard options.collectsOrphans else {
+            queue.append(.orphansGone)
+            return
+        }
+        reapAll()
+        if signo != 0 {
+            if isPID1 {
+                // Every process of the namespace but ourselves.
+                try? Processes.kill(-1, signo)
+            } else {
+                _ = childList.forEach { pid in try? Processes.kill(pid, signo) }
+            }
+        }
+        if Processes.hasChildren() {
+            collecting = true
+        } else {
+            collecting = false
+            queue.append(.orphansGone)
+        }
+    }
+}

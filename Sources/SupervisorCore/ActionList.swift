@@ -1,0 +1,22 @@
+/// The actions produced for one event: a buffer with a fixed capacity, reserved
+/// at start-up and reused, so that handling an event never allocates.
+public struct ActionList {
+    @usableFromInline var storage: [Action]
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        storage = []
+        storage.reserveCapacity(capacity)
+    }
+
+    @inlinable public var count: Int { storage.count }
+    @inlinable public subscript(i: Int) -> Action { storage[i] }
+    @inlinable public var isEmpty: Bool { storage.isEmpty }
+
+    /// Appends an action. A core sizes the buffer so this never grows it;
+    /// growing would still be correct, only not allocation-free.
+    @inlinable public mutating func append(_ a: Action) { storage.append(a) }
+
+    @inlinable public mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
+}

@@ -1,0 +1,63 @@
+/// Nanoseconds on the monotonic clock: the only notion of time the core has.
+/// The caller reads the clock and passes the reading in with every event.
+public typealias Nanoseconds = Int64
+
+/// Something that happened, as the reactor reports it to a core.
+public enum Event: Equatable {
+    /// The reactor is set up. `subreaper` says whether it registered as child
+    /// subreaper (it does so when not PID 1).
+    case start(subreaper: Bool)
+    /// `spawn(child:)` succeeded.
+    case spawned(child: Int, pid: Int32)
+    /// `spawn(child:)` failed with this errno (the program could not be run).
+    case spawnFailed(child: Int, errno: Int32)
+    /// A tracked child ended. `status` is its exit code, or the number of the
+    /// signal that killed it.
+    case childExited(child: Int, status: Int32)
+    /// A signal other than SIGCHLD reached the supervisor.
+    case signal(Int32)
+    /// The deadline armed last has passed.
+    case deadline
+    /// After `collectOrphans`: no process is left for us to reap.
+    case orphansGone
+}
+
+/// What a core asks the reactor to do, in order.
+public enum Action: Equatable {
+    /// Start the child with this index (the reactor answers with `spawned` or
+    /// `spawnFailed`). At most one per event, and always the last action.
+    case spawn(child: Int)
+    /// Send a signal to the child (through its pidfd), or with `group` to its
+    /// whole process group. Ignored when the child is already reaped.
+    case signal(child: Int, signal: Int32, group: Bool)
+    /// Send `signal` to every remaining descendant we did not start (0 sends
+    /// none), then report `orphansGone` once nothing is left to reap.
+    case collectOrphans(signal: Int32)
+    /// Fire `deadline` at this monotonic time, replacing any earlier one.
+    case armDeadline(Nanoseconds)
+    case cancelDeadline
+    case log(LogRecord)
+    /// Leave the loop; the process exits with this status.
+    case exit(Int32)
+}
+
+/// Log levels, filtered by the core according to `-q`.
+public enum LogLevel: Equatable {
+    case info
+    case error
+}
+
+/// One log line, as data; the core that emitted it formats it.
+public enum LogRecord: Equatable {
+    case started(child: Int, pid: Int32)
+    case childExited(child: Int, pid: Int32, status: Int32)
+    case stopped(child: Int, pid: Int32, status: Int32)
+    case execFailed(child: Int, errno: Int32)
+    case killing(child: Int, pid: Int32)
+    case abandoned(child: Int, pid: Int32)
+    case killingAll
+    case subreaper
+    case killingDescendants
+    case descendantsRemain
+    case exiting(status: Int32)
+}

@@ -1,0 +1,23 @@
+/// Linux signal numbers, the same on every architecture dinit targets
+/// (x86_64, aarch64) and in every libc. Spelled out so that the pure core
+/// needs no libc import.
+public enum SignalNumber {
+    public static let hup: Int32 = 1
+    public static let int: Int32 = 2
+    public static let quit: Int32 = 3
+    public static let kill: Int32 = 9
+    public static let usr1: Int32 = 10
+    public static let term: Int32 = 15
+    public static let chld: Int32 = 17
+
+    /// The signals that start an orderly shutdown.
+    @inlinable
+    public static func isShutdown(_ signo: Int32) -> Bool {
+        signo == term || signo == int || signo == quit
+    }
+}
+
+/// errno values the core reasons about (Linux numbering).
+public enum ErrnoValue {
+    public static let enoent: Int32 = 2
+}

@@ -1,0 +1,80 @@
+import LinuxSys
+import Reactor
+import SupervisorCore
+
+let usage: StaticString = """
+Usage: dinit [-q...] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
+Commands: [:wait:][-]command [args, ...]
+  :wait:            run the command to completion before starting the next
+  -                 a nonzero exit status of the command is no error
+  \\--               passes a literal -- to a command
+Options:
+  -q                quiet: errors only; -qq: no dinit output; -qqq: children's
+                    stdin, stdout and stderr go to /dev/null as well
+  -d startup_delay  seconds each command must stay alive before the next
+                    starts (default 1; decimals allowed)
+  -k kill_timeout   seconds between the stop signal and SIGKILL (default 5)
+  -h, --help        show this help and exit
+  -V, --version     show the version and exit
+
+"""
+
+let version: StaticString = "dinit 0.1.0\n"
+
+/// dinit's phases: parse the command line (nothing has happened yet, so fail
+/// loudly), set up the reactor (signals blocked first), then supervise; from
+/// then on nothing is fatal.
+func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
+    let args = argvBytes(argc: argc, argv: argv)
+    let config: DinitConfiguration
+    do {
+        switch try parseDinitArguments(args) {
+        case .help:
+            FileDescriptor.standardOutput.write(usage)
+            return 0
+        case .version:
+            FileDescriptor.standardOutput.write(version)
+            return 0
+        case .run(let c):
+            config = c
+        }
+    } catch {
+        if error.kind == .noCommand {
+            FileDescriptor.standardError.write(usage)
+        } else {
+            reportUsageError("dinit: ", error)
+        }
+        return 2
+    }
+
+    // Descriptors: a pidfd per running daemon, plus stdio and our own four.
+    let daemons = config.commands.reduce(0) { $0 + ($1.isWait ? 0 : 1) }
+    if let limit = Processes.descriptorLimit, daemons + 1 + 16 > limit {
+        let line = LineWriter(capacity: 256)
+        line.text("dinit: too many commands ("); line.int(daemons)
+        line.text(" daemons) for the open file limit ("); line.int(limit)
+        line.text("); raise it with ulimit -n")
+        line.newline()
+        FileDescriptor.standardError.writeAll(line.bytes)
+        return 2
+    }
+
+    var commands: [SupervisedCommand] = []
+    var argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>] = []
+    for c in config.commands {
+        commands.append(SupervisedCommand(name: argumentBytes(args, c.args[0]),
+                                          isWait: c.isWait, ignoresFailure: c.ignoresFailure))
+        argvs.append(spawnArgv(c.args, argv: argv))
+    }
+    let core = Supervisor(commands: commands, startupDelay: config.startupDelay,
+                          killTimeout: config.killTimeout, quiet: config.quiet)
+    var options = ReactorOptions()
+    options.silenceChildren = config.quiet >= 3
+    do {
+        var reactor = try Reactor(core: core, argvs: argvs, options: options)
+        return reactor.run()
+    } catch {
+        reportSetupError("dinit: ", "cannot set up", error)
+        return 1
+    }
+}
