@@ -11,6 +11,8 @@ public struct ReactorOptions {
     /// orphans. In-process tests turn this off: the test process has other
     /// children that are none of the reactor's business.
     public var collectsOrphans = true
+    /// Where log lines go.
+    public var logDescriptor = FileDescriptor.standardError
 
     public init() {}
 }
@@ -195,7 +197,7 @@ public struct Reactor<Core: SupervisorCore> {
         case .log(let record):
             line.reset()
             core.format(record, into: line)
-            FileDescriptor.standardError.writeAll(line.bytes)
+            options.logDescriptor.writeAll(line.bytes)
         case .exit(let status):
             exitStatus = status
         }

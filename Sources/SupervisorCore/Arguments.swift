@@ -27,6 +27,8 @@ public struct ArgumentError: Error, Equatable {
         /// `:wait:`, `-` or `:wait:-` with no program after it.
         case missingProgram
         case missingInterval
+        case zeroInterval
+        case missingCommandline
         case extraArgument
     }
 
@@ -52,6 +54,8 @@ public struct ArgumentError: Error, Equatable {
         case .emptyCommand: line.text("empty command: '--' must be followed by a program")
         case .missingProgram: line.text("no program after the prefix in '"); line.bytes(argument); line.text("'")
         case .missingInterval: line.text("missing -i interval (seconds between runs, greater than 0)")
+        case .missingCommandline: line.text("no command line given")
+        case .zeroInterval: line.text("the interval must be greater than 0, not '"); line.bytes(argument); line.text("'")
         case .extraArgument:
             line.text("unexpected argument '"); line.bytes(argument)
             line.text("' (the command line must be a single argument; quote it)")

@@ -149,13 +149,17 @@ public struct Supervisor: SupervisorCore {
             if !command.ignoresFailure { endedByFailure = true }
             beginShutdown(SignalNumber.term, now, &actions)
         case .stopping:
-            if child == stopTarget {
+            if killedAll {
+                // Everything was SIGKILLed at once: no one-at-a-time stop goes
+                // on (stopNext would resend the first signal and move the
+                // give-up deadline); just wait for the last one.
+                log(.info, .stopped(child: child, pid: pid, status: status), &actions)
+                if !anyRunning { collectOrphans(now, &actions) }
+            } else if child == stopTarget {
                 log(.info, .stopped(child: child, pid: pid, status: status), &actions)
                 stopNext(now, &actions)
             } else {
-                log(.info, killedAll ? .stopped(child: child, pid: pid, status: status)
-                                     : .childExited(child: child, pid: pid, status: status), &actions)
-                if killedAll, !anyRunning { collectOrphans(now, &actions) }
+                log(.info, .childExited(child: child, pid: pid, status: status), &actions)
             }
         case .idle, .orphans, .done:
             break
@@ -286,8 +290,7 @@ public struct Supervisor: SupervisorCore {
     }
 
     func log(_ level: LogLevel, _ record: LogRecord, _ actions: inout ActionList) {
-        if quiet >= 2 || (quiet == 1 && level == .info) { return }
-        actions.append(.log(record))
+        actions.log(level, record, quiet: quiet)
     }
 
     // MARK: Log lines

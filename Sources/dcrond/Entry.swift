@@ -1,11 +1,6 @@
 import LinuxSys
 import Reactor
 
-func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
-    FileDescriptor.standardError.write("dcrond: not implemented yet\n")
-    return 2
-}
-
 #if hasFeature(Embedded)
 @_cdecl("main")
 func cMain(_ argc: Int32, _ argv: CArgv) -> Int32 {

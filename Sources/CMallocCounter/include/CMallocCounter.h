@@ -1,9 +1,13 @@
 #ifndef CMALLOCCOUNTER_H
 #define CMALLOCCOUNTER_H
 #include <stdint.h>
-/* Test-only: counts heap allocations made by the calling thread while
- * counting is on for it. */
+/* Test-only: counts heap allocations (malloc, calloc, realloc, aligned_alloc,
+ * memalign, posix_memalign) made by the calling thread while counting is on
+ * for it. */
 void malloc_counter_start(void);
 uint64_t malloc_counter_stop(void);
 uint64_t malloc_counter_value(void);
+/* The calling thread's id, and a signal aimed at one thread of this process. */
+int malloc_counter_gettid(void);
+int malloc_counter_tgkill(int tid, int sig);
 #endif

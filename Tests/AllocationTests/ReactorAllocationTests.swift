@@ -1,0 +1,179 @@
+import CMallocCounter
+import Foundation
+import LinuxSys
+import Reactor
+import SupervisorCore
+import XCTest
+
+/// Drives the real reactor, with the real supervisor core, through hundreds
+/// of spawns, child exits, deadline expiries and signals, and counts the heap
+/// allocations its thread makes after one warm-up event of each kind.
+///
+/// Meaningful in release builds only (`swift test -c release`): debug builds
+/// allocate for reasons of their own, so there the test only reports.
+final class ReactorAllocationTests: XCTestCase {
+    var kept: [UInt8] = []
+
+    /// Wraps a core: starts counting allocations on the reactor thread once
+    /// every kind of event has been seen once, and records what happened.
+    struct CountingCore<Inner: SupervisorCore>: SupervisorCore {
+        var inner: Inner
+        let state: SharedState
+
+        var childSlots: Int { inner.childSlots }
+        var maxActionsPerEvent: Int { inner.maxActionsPerEvent }
+
+        mutating func handle(_ event: Event, now: Nanoseconds, into actions: inout ActionList) {
+            state.note(event)
+            inner.handle(event, now: now, into: &actions)
+        }
+
+        func format(_ record: LogRecord, into line: LineWriter) { inner.format(record, into: line) }
+    }
+
+    /// Counters shared between the reactor thread and the test thread; the
+    /// reactor thread only writes preallocated memory.
+    final class SharedState: @unchecked Sendable {
+        let counters = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+        enum Slot: Int { case tid, started, spawned, exited, deadlines, signals, counting, events }
+
+        init() { counters.initialize(repeating: 0, count: 8) }
+
+        subscript(_ s: Slot) -> Int {
+            get { counters[s.rawValue] }
+            set { counters[s.rawValue] = newValue }
+        }
+
+        func note(_ event: Event) {
+            self[.events] += 1
+            switch event {
+            case .start:
+                self[.tid] = Int(malloc_counter_gettid())
+                self[.started] = 1
+            case .spawned: self[.spawned] += 1
+            case .childExited: self[.exited] += 1
+            case .deadline: self[.deadlines] += 1
+            case .signal: self[.signals] += 1
+            default: break
+            }
+            // Warm-up done: one spawn, exit, deadline and signal seen.
+            if self[.counting] == 0, self[.spawned] >= 2, self[.exited] >= 1,
+               self[.deadlines] >= 1, self[.signals] >= 1 {
+                self[.counting] = 1
+                malloc_counter_start()
+            }
+        }
+    }
+
+    /// The counter itself must see allocations, or a zero above proves nothing.
+    func testCounterSeesAllocations() {
+        malloc_counter_start()
+        let p = malloc(64)
+        let countedC = malloc_counter_stop()
+        free(p)
+        XCTAssertEqual(countedC, 1)
+        // A Swift array that escapes goes through the Swift runtime's
+        // allocator, which must land in the counter too.
+        malloc_counter_start()
+        kept = Array(repeating: UInt8(7), count: Int(countedC) * 1000)
+        let countedSwift = malloc_counter_stop()
+        XCTAssertEqual(kept.count, 1000)
+        XCTAssertGreaterThanOrEqual(countedSwift, 1)
+    }
+
+    func cString(_ s: String) -> UnsafeMutablePointer<CChar> { strdup(s)! }
+
+    func testReactorLoopDoesNotAllocate() throws {
+        let waits = 100, daemons = 100, signalsToSend = 300
+        var commands: [SupervisedCommand] = []
+        var argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>] = []
+        for i in 0..<(waits + daemons) {
+            // Alternate: :wait: true, then a daemon, so every daemon's
+            // startup delay (1 ms) is a deadline expiry.
+            let isWait = i % 2 == 0 && i / 2 < waits
+            let words = isWait ? ["/bin/true"] : ["/bin/sleep", "1000"]
+            let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: words.count + 1)
+            for (k, w) in words.enumerated() { table[k] = cString(w) }
+            table[words.count] = nil
+            argvs.append(UnsafePointer(table))
+            commands.append(SupervisedCommand(name: Array((isWait ? "true" : "sleep").utf8), isWait: isWait))
+        }
+        let state = SharedState()
+        let core = CountingCore(inner: Supervisor(commands: commands, startupDelay: 1_000_000,
+                                                  killTimeout: 2_000_000_000, quiet: 0),
+                                state: state)
+        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devNull) }
+        var options = ReactorOptions()
+        options.becomeSubreaper = false
+        options.collectsOrphans = false
+        options.logDescriptor = FileDescriptor(rawValue: devNull)
+
+        /// Everything the reactor thread needs, handed over once.
+        final class Job: @unchecked Sendable {
+            let core: CountingCore<Supervisor>
+            let argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>]
+            let options: ReactorOptions
+            var status: Int32 = -1
+            var allocations: UInt64 = 0
+            let finished = DispatchSemaphore(value: 0)
+            init(_ core: CountingCore<Supervisor>, _ argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>], _ options: ReactorOptions) {
+                self.core = core
+                self.argvs = argvs
+                self.options = options
+            }
+            func run() {
+                do {
+                    var reactor = try Reactor(core: core, argvs: argvs, options: options)
+                    status = reactor.run()
+                } catch {
+                    status = -2
+                }
+                allocations = malloc_counter_stop()
+                finished.signal()
+            }
+        }
+        let job = Job(core, argvs, options)
+        let thread = Thread { job.run() }
+        thread.start()
+
+        func waitFor(_ what: String, timeout: TimeInterval = 30, _ condition: () -> Bool) throws {
+            let end = Date().addingTimeInterval(timeout)
+            while !condition() {
+                if Date() > end { throw XCTSkip("timed out waiting for \(what)") }
+                usleep(1000)
+            }
+        }
+        try waitFor("start") { state[.started] == 1 }
+        let tid = Int32(state[.tid])
+        // Warm-up signal (SIGWINCH: forwarded to the sleeping children, which
+        // ignore it by default).
+        XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
+        try waitFor("startup") { state[.spawned] == waits + daemons }
+        for _ in 0..<signalsToSend {
+            let before = state[.signals]
+            XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
+            try waitFor("signal") { state[.signals] > before }
+        }
+        XCTAssertEqual(malloc_counter_tgkill(tid, SIGTERM), 0)
+        XCTAssertEqual(job.finished.wait(timeout: .now() + 60), .success)
+
+        let allocations = job.allocations
+        print("allocation test: events=\(state[.events]) spawned=\(state[.spawned]) exited=\(state[.exited]) "
+            + "deadlines=\(state[.deadlines]) signals=\(state[.signals]) allocations-after-warm-up=\(allocations)")
+        XCTAssertEqual(state[.counting], 1, "warm-up never completed")
+        XCTAssertEqual(state[.spawned], waits + daemons)
+        XCTAssertEqual(state[.exited], waits + daemons)
+        XCTAssertGreaterThanOrEqual(state[.deadlines], daemons)
+        XCTAssertEqual(state[.signals], signalsToSend + 2)
+        // Every daemon was stopped by SIGTERM: the exit status is 15.
+        XCTAssertEqual(job.status, 15)
+        #if DEBUG
+        if allocations != 0 {
+            throw XCTSkip("debug build allocated \(allocations) times; the zero-allocation check runs with -c release")
+        }
+        #else
+        XCTAssertEqual(allocations, 0, "the reactor allocated after warm-up")
+        #endif
+    }
+}
