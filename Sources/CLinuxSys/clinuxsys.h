@@ -46,6 +46,9 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2)
+#endif
 #ifndef PR_SET_CHILD_SUBREAPER
 #define PR_SET_CHILD_SUBREAPER 36
 #endif
@@ -118,6 +121,12 @@ static inline int cls_pidfd_open(pid_t pid) {
 
 static inline int cls_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* Signals the process group the pidfd's process leads (Linux 6.9+; EINVAL
+ * before). */
+static inline int cls_pidfd_send_signal_group(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, PIDFD_SIGNAL_PROCESS_GROUP);
 }
 
 static inline int cls_kill(pid_t pid, int sig) { return kill(pid, sig); }
@@ -219,11 +228,20 @@ static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file
 static inline int cls_open_devnull(void) { return open("/dev/null", O_RDWR | O_CLOEXEC); }
 static inline int cls_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
 
-/* The soft RLIMIT_NOFILE, or -1 when unlimited or unknown. */
-static inline long cls_nofile_limit(void) {
+/* Makes room for `needed` open descriptors: raises the soft RLIMIT_NOFILE
+ * up to the hard limit when it is lower. Returns 0, or -1 with *limit set to
+ * the most that can be had. */
+static inline int cls_reserve_descriptors(long needed, long *limit) {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return -1;
-    return (long)rl.rlim_cur;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_cur == RLIM_INFINITY || (long)rl.rlim_cur >= needed) return 0;
+    if (rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < needed) {
+        *limit = (long)rl.rlim_max;
+        return -1;
+    }
+    rl.rlim_cur = (rlim_t)needed;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) { *limit = (long)rl.rlim_cur; return -1; }
+    return 0;
 }
 
 /* ---- epoll and timerfd ---- */
@@ -282,5 +300,8 @@ static inline int cls_timerfd_drain(int fd) {
 /* ---- terminal ---- */
 
 static inline int cls_isatty(int fd) { return isatty(fd); }
+static inline pid_t cls_tcgetpgrp(int fd) { return tcgetpgrp(fd); }
+static inline int cls_tcsetpgrp(int fd, pid_t pgrp) { return tcsetpgrp(fd, pgrp); }
+static inline pid_t cls_getpgrp(void) { return getpgrp(); }
 
 #endif

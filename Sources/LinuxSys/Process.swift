@@ -40,6 +40,18 @@ public enum Processes {
         _ = try retryingEINTR { cls_pidfd_send_signal(pidfd.rawValue, signo) }
     }
 
+    /// Signals the process group led by the pidfd's process. Falls back to
+    /// kill(-pid) on kernels before 6.9; callers pass the pid of a child
+    /// not yet reaped, so its group id is still its own.
+    public static func signalGroup(pidfd: FileDescriptor, pid: Int32, _ signo: Int32) throws(Errno) {
+        do {
+            _ = try retryingEINTR { cls_pidfd_send_signal_group(pidfd.rawValue, signo) }
+        } catch {
+            guard error == Errno(EINVAL) else { throw error }
+            try kill(-pid, signo)
+        }
+    }
+
     /// kill(2). Callers only pass PIDs of children not yet reaped (which the
     /// kernel cannot recycle), process groups led by such children, or -1.
     public static func kill(_ pid: Int32, _ signo: Int32) throws(Errno) {
@@ -67,10 +79,11 @@ public enum Processes {
         (try? retryingEINTR { cls_has_children() }) != 0
     }
 
-    /// The soft limit on open descriptors, nil when unlimited.
-    public static var descriptorLimit: Int? {
-        let l = cls_nofile_limit()
-        return l < 0 ? nil : Int(l)
+    /// Makes room for `needed` open descriptors, raising the soft limit up
+    /// to the hard one if needed. Returns nil, or the most that can be had.
+    public static func reserveDescriptors(_ needed: Int) -> Int? {
+        var limit = 0
+        return cls_reserve_descriptors(needed, &limit) == 0 ? nil : limit
     }
 }
 
@@ -107,4 +120,20 @@ extension FileDescriptor {
     public func write(_ s: StaticString) {
         s.withUTF8Buffer { writeAll($0) }
     }
+}
+
+/// The controlling terminal on stdin, for interactive use.
+public enum Terminal {
+    /// Whether stdin is a terminal whose foreground process group is ours.
+    public static var inForeground: Bool {
+        cls_isatty(0) == 1 && cls_tcgetpgrp(0) == cls_getpgrp()
+    }
+
+    /// Makes `pgrp` the terminal's foreground process group (we ignore
+    /// SIGTTOU, so this works from the background too).
+    public static func setForeground(_ pgrp: Int32) throws(Errno) {
+        _ = try retryingEINTR { cls_tcsetpgrp(0, pgrp) }
+    }
+
+    public static var ownGroup: Int32 { cls_getpgrp() }
 }

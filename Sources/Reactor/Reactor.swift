@@ -13,6 +13,9 @@ public struct ReactorOptions {
     public var collectsOrphans = true
     /// Where log lines go.
     public var logDescriptor = FileDescriptor.standardError
+    /// Interactive use: make the last child the foreground process group of
+    /// the terminal on stdin, and take the terminal back when it ends.
+    public var terminalForLastChild = false
 
     public init() {}
 }
@@ -30,10 +33,8 @@ public struct Reactor<Core: SupervisorCore> {
     let signals: SignalDescriptor
     let timer: Timer
     let spawner: Spawner
-    /// Per child: its argv (nil-terminated), pid and pidfd. pidfd -1: not
-    /// running (or reaped); -2: running, but pidfd_open failed, so the child
-    /// is signalled by pid (safe: we have not reaped it, so the kernel cannot
-    /// have recycled it).
+    /// Per child: its argv (nil-terminated), pid and pidfd (-1 when not
+    /// running). A child is only ever signalled through its pidfd.
     let argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>]
     var pids: [Int32]
     var pidfds: [Int32]
@@ -49,6 +50,7 @@ public struct Reactor<Core: SupervisorCore> {
     var collecting = false
     var deadline: Int64? = nil
     var exitStatus: Int32? = nil
+    var terminalGiven = false
 
     // epoll tags: the signalfd, the timerfd, then child i as firstChildTag + i.
     // A child's index is never reused, so an event already fetched for a
@@ -103,6 +105,7 @@ public struct Reactor<Core: SupervisorCore> {
                 deliver(.orphansGone)
             }
         }
+        takeTerminalBack()
         return exitStatus ?? 0
     }
 
@@ -135,7 +138,7 @@ public struct Reactor<Core: SupervisorCore> {
     /// coalesce, so one SIGCHLD may stand for many exits).
     mutating func reapAll() {
         while let reaped = try? Processes.reapAny() {
-            for i in pids.indices where pidfds[i] != -1 && pids[i] == reaped.pid {
+            for i in pids.indices where pidfds[i] >= 0 && pids[i] == reaped.pid {
                 gone(i, reaped.termination)
                 break
             }
@@ -149,6 +152,7 @@ public struct Reactor<Core: SupervisorCore> {
             fd.close()
         }
         pidfds[child] = -1
+        if child == argvs.count - 1 { takeTerminalBack() }
         deliver(.childExited(child: child, status: t.status))
     }
 
@@ -176,15 +180,11 @@ public struct Reactor<Core: SupervisorCore> {
             spawn(child)
         case .signal(let child, let signo, let group):
             let fd = pidfds[child]
-            if fd == -1 { return }
+            if fd < 0 { return }
             if group {
-                // The child leads its process group and is not reaped yet,
-                // so the group id is still its own.
-                try? Processes.kill(-pids[child], signo)
-            } else if fd >= 0 {
-                try? Processes.signal(pidfd: FileDescriptor(rawValue: fd), signo)
+                try? Processes.signalGroup(pidfd: FileDescriptor(rawValue: fd), pid: pids[child], signo)
             } else {
-                try? Processes.kill(pids[child], signo)
+                try? Processes.signal(pidfd: FileDescriptor(rawValue: fd), signo)
             }
         case .collectOrphans(let signo):
             collectOrphans(signo)
@@ -211,16 +211,40 @@ public struct Reactor<Core: SupervisorCore> {
             queue.append(.spawnFailed(child: child, errno: error.rawValue))
             return
         }
-        pids[child] = pid
-        pidfds[child] = -2
-        if let fd = try? Processes.pidfdOpen(pid) {
-            if (try? epoll.add(fd, tag: Self.firstChildTag + UInt64(child))) != nil {
-                pidfds[child] = fd.rawValue
-            } else {
+        let fd: FileDescriptor
+        do throws(Errno) {
+            fd = try Processes.pidfdOpen(pid)
+            do {
+                try epoll.add(fd, tag: Self.firstChildTag + UInt64(child))
+            } catch {
                 fd.close()
+                throw error
+            }
+        } catch {
+            // Without a pidfd the child cannot be supervised: kill it (it is
+            // ours and unreaped, so the pid is still its own; SIGCHLD reaps
+            // it) and report the spawn as failed.
+            try? Processes.kill(pid, SignalNumber.kill)
+            queue.append(.spawnFailed(child: child, errno: error.rawValue))
+            return
+        }
+        pids[child] = pid
+        pidfds[child] = fd.rawValue
+        if options.terminalForLastChild, child == argvs.count - 1 {
+            // The child may already have touched the terminal and been
+            // stopped by SIGTTIN; SIGCONT lets it go on as foreground.
+            if (try? Terminal.setForeground(pid)) != nil {
+                terminalGiven = true
+                try? Processes.signalGroup(pidfd: fd, pid: pid, SignalNumber.cont)
             }
         }
         queue.append(.spawned(child: child, pid: pid))
+    }
+
+    mutating func takeTerminalBack() {
+        guard terminalGiven else { return }
+        terminalGiven = false
+        try? Terminal.setForeground(Terminal.ownGroup)
     }
 
     mutating func collectOrphans(_ signo: Int32) {

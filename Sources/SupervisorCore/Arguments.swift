@@ -114,12 +114,13 @@ struct OptionScanner {
         case end                 // `--`, a non-option, or the end of argv
         case help
         case version
-        case quiet(Int)
+        case flags(quiet: Int, letters: [UInt8])
         case value(option: UInt8, value: [UInt8])
     }
 
-    /// `valueOptions`: the letters that take a value.
-    mutating func next(valueOptions: [UInt8]) throws(ArgumentError) -> Item {
+    /// `valueOptions`: the letters that take a value; `flagOptions`: the
+    /// letters besides `q` that take none.
+    mutating func next(valueOptions: [UInt8], flagOptions: [UInt8] = []) throws(ArgumentError) -> Item {
         guard index < argv.count else { return .end }
         let a = argv[index]
         if a == Self.dashDash { return .end }
@@ -127,10 +128,21 @@ struct OptionScanner {
         if matches(a, "--help") || matches(a, "-h") { index += 1; return .help }
         if matches(a, "--version") || matches(a, "-V") { index += 1; return .version }
         let letter = a[1]
-        if letter == UInt8(ascii: "q") {
-            for c in a.dropFirst() where c != UInt8(ascii: "q") { throw ArgumentError(.unknownOption, a) }
+        if letter == UInt8(ascii: "q") || flagOptions.contains(letter) {
+            // A cluster of flags: -qq, -qqg, -g.
+            var quiet = 0
+            var flags: [UInt8] = []
+            for c in a.dropFirst() {
+                if c == UInt8(ascii: "q") {
+                    quiet += 1
+                } else if flagOptions.contains(c) {
+                    flags.append(c)
+                } else {
+                    throw ArgumentError(.unknownOption, a)
+                }
+            }
             index += 1
-            return .quiet(a.count - 1)
+            return .flags(quiet: quiet, letters: flags)
         }
         if valueOptions.contains(letter) {
             index += 1
@@ -178,11 +190,13 @@ public struct DinitConfiguration: Equatable {
     public var quiet = 0
     public var startupDelay: Nanoseconds = 1_000_000_000
     public var killTimeout: Nanoseconds = 5_000_000_000
+    /// `-g`: signals go to each child's process group.
+    public var signalGroups = false
     public var commands: [ParsedCommand] = []
     public init() {}
 }
 
-/// `dinit [-q...] [-d startup_delay] [-k kill_timeout] -- command -- command ...`
+/// `dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] -- command -- command ...`
 /// `command := [:wait:][-]program [args...]`. The first `--` may be left out
 /// when the first program does not start with `-`. A lone `--` always
 /// separates commands; `\--` reaches the program as `--` (one backslash is
@@ -191,13 +205,15 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     var config = DinitConfiguration()
     var scanner = OptionScanner(argv)
     scanning: while true {
-        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k")]) {
+        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k")],
+                                flagOptions: [UInt8(ascii: "g")]) {
         case .end: break scanning
         case .help: return .help
         case .version: return .version
-        case .quiet(let n):
-            config.quiet += n
+        case .flags(let quiet, let letters):
+            config.quiet += quiet
             if config.quiet > 3 { throw ArgumentError(.tooManyQuiet) }
+            if !letters.isEmpty { config.signalGroups = true }
         case .value(let option, let value):
             let ns = try OptionScanner.seconds(value)
             if option == UInt8(ascii: "d") { config.startupDelay = ns } else { config.killTimeout = ns }

@@ -24,8 +24,8 @@ public func parseDcrondArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Inv
         case .end: break scanning
         case .help: return .help
         case .version: return .version
-        case .quiet(let n):
-            config.quiet += n
+        case .flags(let quiet, _):
+            config.quiet += quiet
             if config.quiet > 3 { throw ArgumentError(.tooManyQuiet) }
         case .value(let option, let value):
             let ns = try OptionScanner.seconds(value)

@@ -47,6 +47,8 @@ public struct Supervisor: SupervisorCore {
     public let startupDelay: Nanoseconds
     public let killTimeout: Nanoseconds
     public let quiet: Int
+    /// `-g`: every signal goes to the child's process group.
+    public let signalGroups: Bool
 
     public private(set) var phase: Phase = .idle
     public private(set) var states: [ChildState]
@@ -69,8 +71,10 @@ public struct Supervisor: SupervisorCore {
     /// startup failed.
     public private(set) var endedByFailure = false
 
-    public init(commands: [SupervisedCommand], startupDelay: Nanoseconds, killTimeout: Nanoseconds, quiet: Int) {
+    public init(commands: [SupervisedCommand], startupDelay: Nanoseconds, killTimeout: Nanoseconds, quiet: Int,
+                signalGroups: Bool = false) {
         self.commands = commands
+        self.signalGroups = signalGroups
         self.startupDelay = startupDelay
         self.killTimeout = killTimeout
         self.quiet = quiet
@@ -176,7 +180,7 @@ public struct Supervisor: SupervisorCore {
                 killedAll = true
                 log(.error, .killingAll, &actions)
                 for i in states.indices where states[i] == .running {
-                    actions.append(.signal(child: i, signal: SignalNumber.kill, group: false))
+                    actions.append(.signal(child: i, signal: SignalNumber.kill, group: signalGroups))
                 }
                 actions.append(.armDeadline(now + killTimeout))
             case .orphans where !orphansKilled:
@@ -191,7 +195,7 @@ public struct Supervisor: SupervisorCore {
         }
         // Anything else is passed on to every running child.
         for i in states.indices where states[i] == .running {
-            actions.append(.signal(child: i, signal: signo, group: false))
+            actions.append(.signal(child: i, signal: signo, group: signalGroups))
         }
     }
 
@@ -211,7 +215,7 @@ public struct Supervisor: SupervisorCore {
             if !stopTargetKilled {
                 stopTargetKilled = true
                 log(.error, .killing(child: stopTarget, pid: pids[stopTarget]), &actions)
-                actions.append(.signal(child: stopTarget, signal: SignalNumber.kill, group: false))
+                actions.append(.signal(child: stopTarget, signal: SignalNumber.kill, group: signalGroups))
                 actions.append(.armDeadline(now + killTimeout))
             } else {
                 states[stopTarget] = .abandoned
@@ -269,7 +273,7 @@ public struct Supervisor: SupervisorCore {
         }
         stopTarget = i
         stopTargetKilled = false
-        actions.append(.signal(child: i, signal: shutdownSignal, group: false))
+        actions.append(.signal(child: i, signal: shutdownSignal, group: signalGroups))
         actions.append(.armDeadline(now + killTimeout))
     }
 

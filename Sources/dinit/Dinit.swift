@@ -3,7 +3,7 @@ import Reactor
 import SupervisorCore
 
 let usage: StaticString = """
-Usage: dinit [-q...] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
+Usage: dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
 Commands: [:wait:][-]command [args, ...]
   :wait:            run the command to completion before starting the next
   -                 a nonzero exit status of the command is no error
@@ -11,6 +11,8 @@ Commands: [:wait:][-]command [args, ...]
 Options:
   -q                quiet: errors only; -qq: no dinit output; -qqq: children's
                     stdin, stdout and stderr go to /dev/null as well
+  -g                send signals to each child's process group, not just
+                    the child (reaches a shell script's own children too)
   -d startup_delay  seconds each command must stay alive before the next
                     starts (default 1; decimals allowed)
   -k kill_timeout   seconds between the stop signal and SIGKILL (default 5)
@@ -47,9 +49,10 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
         return 2
     }
 
-    // Descriptors: a pidfd per running daemon, plus stdio and our own four.
+    // Descriptors: a pidfd per running daemon, our own four, stdio and
+    // whatever we inherited; the soft limit is raised if it is too low.
     let daemons = config.commands.reduce(0) { $0 + ($1.isWait ? 0 : 1) }
-    if let limit = Processes.descriptorLimit, daemons + 1 + 16 > limit {
+    if let limit = Processes.reserveDescriptors(daemons + 1 + 64) {
         let line = LineWriter(capacity: 256)
         line.text("dinit: too many commands ("); line.int(daemons)
         line.text(" daemons) for the open file limit ("); line.int(limit)
@@ -67,9 +70,11 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
         argvs.append(spawnArgv(c.args, argv: argv))
     }
     let core = Supervisor(commands: commands, startupDelay: config.startupDelay,
-                          killTimeout: config.killTimeout, quiet: config.quiet)
+                          killTimeout: config.killTimeout, quiet: config.quiet,
+                          signalGroups: config.signalGroups)
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
+    options.terminalForLastChild = !options.silenceChildren && Terminal.inForeground
     do {
         var reactor = try Reactor(core: core, argvs: argvs, options: options)
         return reactor.run()
