@@ -1,0 +1,59 @@
+// libFuzzer entry point for dinit's and dcrond's argument parsers.
+// Built by Fuzz/run.sh together with Sources/SupervisorCore (standard Swift,
+// -sanitize=fuzzer,address). The input is split on NUL bytes into argv.
+// Every input must either parse or throw an ArgumentError whose message is
+// one line; anything else (a crash, a trap, a multi-line message) is a bug.
+import SupervisorCore
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    var argv: [[UInt8]] = [Array("dinit".utf8)]
+    var current: [UInt8] = []
+    for i in 0..<size {
+        if data[i] == 0 {
+            argv.append(current)
+            current = []
+        } else {
+            current.append(data[i])
+        }
+    }
+    argv.append(current)
+    let line = LineWriter(capacity: 4096)
+    do {
+        if case .run(let config) = try parseDinitArguments(argv) {
+            precondition(!config.commands.isEmpty, "a run with no command")
+            for c in config.commands {
+                precondition(!c.args.isEmpty, "an empty command")
+                for ref in c.args {
+                    precondition(ref.index > 0 && ref.index < argv.count, "argument out of range")
+                    precondition(ref.offset <= argv[ref.index].count, "offset out of range")
+                }
+                precondition(ref0Valid(argv, c.args[0]), "empty program")
+            }
+        }
+    } catch {
+        checkOneLine(error, line)
+    }
+    var cronArgv = argv
+    cronArgv[0] = Array("dcrond".utf8)
+    do {
+        if case .run(let config) = try parseDcrondArguments(cronArgv) {
+            precondition(config.interval > 0, "zero interval accepted")
+            precondition(config.commandline.offset < cronArgv[config.commandline.index].count, "empty command line")
+        }
+    } catch {
+        checkOneLine(error, line)
+    }
+    return 0
+}
+
+func ref0Valid(_ argv: [[UInt8]], _ ref: ArgRef) -> Bool {
+    ref.offset < argv[ref.index].count
+}
+
+func checkOneLine(_ error: ArgumentError, _ line: LineWriter) {
+    line.reset()
+    error.write(to: line)
+    precondition(line.count > 0, "empty error message")
+    for b in line.bytes { precondition(b != 10, "multi-line error message") }
+}

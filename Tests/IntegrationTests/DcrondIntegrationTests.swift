@@ -1,0 +1,635 @@
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Black-box tests of the dcrond binary (and dcrond under dinit) with real
+// commands and wall-clock timestamps. Every helper here is private to this
+// file (prefixed `Dcrond`), so it cannot clash with the dinit test helpers.
+
+/// `$<env>` if set, else `<name>` next to the test executable.
+private func dcrondLocateBinary(_ name: String, env: String) -> String {
+    if let v = ProcessInfo.processInfo.environment[env], !v.isEmpty { return v }
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    return dir.appendingPathComponent(name).path
+}
+
+private let dcrondBinary = dcrondLocateBinary("dcrond", env: "DCROND_BIN")
+private let dcrondDinitBinary = dcrondLocateBinary("dinit", env: "DINIT_BIN")
+
+/// Bytes collected from a pipe by a reader thread.
+private final class DcrondCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var done = false
+
+    init(_ handle: FileHandle) {
+        Thread {
+            while true {
+                let d = handle.availableData
+                if d.isEmpty { break }
+                self.lock.lock(); self.data.append(d); self.lock.unlock()
+            }
+            self.lock.lock(); self.done = true; self.lock.unlock()
+        }.start()
+    }
+
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+    var finished: Bool { lock.lock(); defer { lock.unlock() }; return done }
+}
+
+private struct DcrondResult {
+    var status: Int32
+    var signaled: Bool
+    var timedOut: Bool
+    var stdout: String
+    var stderr: String
+    var stderrLines: [String] { dcrondLines(stderr) }
+    var summary: String {
+        "status \(status)\(signaled ? " (signal)" : "")\(timedOut ? " TIMED OUT" : "")\n" +
+        "--- stdout ---\n\(stdout)--- stderr ---\n\(stderr)---"
+    }
+}
+
+/// A process under test with stdout and stderr captured separately.
+private final class DcrondProcess {
+    let process = Process()
+    let out: DcrondCapture
+    let err: DcrondCapture
+    let launched = Date()
+
+    init(_ executable: String, _ args: [String], stdin: Data? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = args
+        let o = Pipe(), e = Pipe()
+        process.standardOutput = o
+        process.standardError = e
+        if let stdin {
+            let p = Pipe()
+            process.standardInput = p
+            p.fileHandleForWriting.write(stdin)
+            try? p.fileHandleForWriting.close()
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        out = DcrondCapture(o.fileHandleForReading)
+        err = DcrondCapture(e.fileHandleForReading)
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    func signal(_ signo: Int32) { kill(pid, signo) }
+
+    /// Waits for exit; after `timeout` SIGKILLs it and its descendants.
+    func wait(timeout: TimeInterval = 10) -> DcrondResult {
+        var timedOut = false
+        if !dcrondPoll(timeout: timeout, { !self.process.isRunning }) {
+            timedOut = true
+            for d in dcrondDescendants(of: pid) { kill(d, SIGKILL) }
+            kill(pid, SIGKILL)
+            dcrondPoll(timeout: 5) { !self.process.isRunning }
+        }
+        dcrondPoll(timeout: 2) { self.out.finished && self.err.finished }
+        return DcrondResult(status: process.terminationStatus,
+                            signaled: process.terminationReason == .uncaughtSignal,
+                            timedOut: timedOut, stdout: out.text, stderr: err.text)
+    }
+}
+
+/// Polls every 10 ms until `condition` holds or `timeout` passes.
+@discardableResult
+private func dcrondPoll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(timeout)
+    while Date() < end {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
+
+private func dcrondLines(_ s: String) -> [String] {
+    s.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+}
+
+private func dcrondRead(_ path: String) -> String {
+    (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+}
+
+/// Timestamps written by `date +%s.%N`, one a line.
+private func dcrondTimestamps(_ path: String) -> [Double] {
+    dcrondLines(dcrondRead(path)).compactMap(Double.init)
+}
+
+private func dcrondDescendants(of pid: Int32) -> [Int32] {
+    var result: [Int32] = []
+    var queue = [pid]
+    while let p = queue.popLast() {
+        for t in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p)/task")) ?? [] {
+            guard let s = try? String(contentsOfFile: "/proc/\(p)/task/\(t)/children", encoding: .utf8) else { continue }
+            for c in s.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+                result.append(c)
+                queue.append(c)
+            }
+        }
+    }
+    return result
+}
+
+/// Processes (pid, state letter) whose process group is `pgid`, from /proc.
+private func dcrondGroupMembers(_ pgid: Int32) -> [(pid: Int32, state: String)] {
+    var found: [(Int32, String)] = []
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        // After "(comm)": state ppid pgrp ...
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, Int32(fields[2]) == pgid else { continue }
+        found.append((pid, String(fields[0])))
+    }
+    return found
+}
+
+/// Live (not zombie) members of a process group. The test machine's PID 1
+/// does not reap orphans, and dcrond is no subreaper (under dinit, dinit
+/// reaps them), so killed grandchildren may stay behind as zombies: dead, but
+/// still listed.
+private func dcrondLiveGroupMembers(_ pgid: Int32) -> [Int32] {
+    dcrondGroupMembers(pgid).filter { $0.state != "Z" && $0.state != "X" }.map(\.pid)
+}
+
+private func dcrondIsAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(after: close)...].split(separator: " ").first.map(String.init) ?? ""
+    return state != "Z" && state != "X"
+}
+
+/// Pids in "dcrond: Started <pid> '...'" lines.
+private func dcrondStartedPids(_ stderr: String) -> [Int32] {
+    dcrondLines(stderr).compactMap { line -> Int32? in
+        guard line.hasPrefix("dcrond: Started ") else { return nil }
+        return Int32(line.dropFirst("dcrond: Started ".count).prefix { $0.isNumber })
+    }
+}
+
+private func dcrondTempDir(_ test: XCTestCase) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dcrond-integ-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+private func dcrondStart(_ args: [String], stdin: Data? = nil) throws -> DcrondProcess {
+    try DcrondProcess(dcrondBinary, args, stdin: stdin)
+}
+
+private func dcrondRun(_ args: [String], timeout: TimeInterval = 10,
+                       file: StaticString = #filePath, line: UInt = #line) throws -> DcrondResult {
+    let r = try dcrondStart(args).wait(timeout: timeout)
+    XCTAssertFalse(r.timedOut, "dcrond \(args) did not exit within \(timeout) s\n\(r.summary)", file: file, line: line)
+    return r
+}
+
+final class DcrondIntegrationTests: XCTestCase {
+
+    /// A missing binary is a failure, not a skip: CI must not pass silently.
+    private struct MissingBinary: Error, CustomStringConvertible {
+        var path: String
+        var description: String { "no executable at \(path) (set DCROND_BIN / DINIT_BIN or build it)" }
+    }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: dcrondBinary) else { throw MissingBinary(path: dcrondBinary) }
+    }
+
+    // MARK: Schedule
+
+    /// A run of 0.3 s and an interval of 0.3 s: starts are ~0.6 s apart, not
+    /// 0.3 (the interval counts from the end of a run).
+    func testIntervalCountsFromEndOfRun() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/starts"
+        let p = try dcrondStart(["-i", "0.3", "date +%s.%N >> \(f); sleep 0.3"])
+        let got4 = dcrondPoll(timeout: 8) { dcrondTimestamps(f).count >= 4 }
+        p.signal(SIGTERM)
+        let r = p.wait()
+        XCTAssertTrue(got4, "four runs expected\n\(r.summary)")
+        XCTAssertEqual(r.status, 0, r.summary)
+        let t = dcrondTimestamps(f)
+        for k in 1..<min(t.count, 4) {
+            let gap = t[k] - t[k - 1]
+            XCTAssertGreaterThan(gap, 0.58, "run \(k) started \(gap) s after the previous start: \(t)")
+            XCTAssertLessThan(gap, 1.6, "run \(k) started \(gap) s after the previous start: \(t)")
+        }
+        // Info lines for every run: Started, Child ... exited with status 0.
+        let lines = r.stderrLines
+        XCTAssertTrue(lines.first?.hasPrefix("dcrond: Started ") ?? false, r.summary)
+        XCTAssertTrue(lines.first?.hasSuffix(" 'date +%s.%N >> \(f); sleep 0.3'") ?? false, r.summary)
+        XCTAssertGreaterThanOrEqual(lines.filter { $0.hasSuffix(" exited with status 0") }.count, 3, r.summary)
+        XCTAssertEqual(lines.last, "dcrond: Exiting, status 0", r.summary)
+    }
+
+    func testFirstRunAtOnceByDefault() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/starts"
+        let t0 = Date().timeIntervalSince1970
+        let p = try dcrondStart(["-i", "30", "date +%s.%N >> \(f)"])
+        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondTimestamps(f).count >= 1 }, p.err.text)
+        let first = dcrondTimestamps(f).first ?? 0
+        XCTAssertLessThan(first - t0, 1.0, "no delay by default")
+        p.signal(SIGTERM)
+        let r = p.wait()
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(dcrondTimestamps(f).count, 1, "the second run is 30 s away\n\(r.summary)")
+    }
+
+    func testDelayBeforeFirstRun() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/starts"
+        let t0 = Date().timeIntervalSince1970
+        let p = try dcrondStart(["-d", "0.8", "-i", "0.2", "date +%s.%N >> \(f)"])
+        usleep(400_000)
+        XCTAssertEqual(dcrondTimestamps(f).count, 0, "nothing may run during the delay")
+        XCTAssertTrue(p.isRunning)
+        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondTimestamps(f).count >= 2 }, p.err.text)
+        p.signal(SIGTERM)
+        let r = p.wait()
+        XCTAssertEqual(r.status, 0, r.summary)
+        let t = dcrondTimestamps(f)
+        guard t.count >= 2 else { return XCTFail(r.summary) }
+        XCTAssertGreaterThan(t[0] - t0, 0.75, "first run after the 0.8 s delay")
+        XCTAssertLessThan(t[0] - t0, 3.0)
+        XCTAssertGreaterThan(t[1] - t[0], 0.18, "then the interval")
+        XCTAssertLessThan(t[1] - t[0], 1.5)
+    }
+
+    // MARK: Failure
+
+    func testFailingRunEndsDcrondWithItsStatus() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/count"
+        // Two successful runs, then the third exits 7.
+        let cmd = "echo run >> \(f); [ $(wc -l < \(f)) -lt 3 ] || exit 7"
+        let r = try dcrondRun(["-i", "0.1", cmd])
+        XCTAssertEqual(r.status, 7, r.summary)
+        XCTAssertFalse(r.signaled)
+        XCTAssertEqual(dcrondLines(dcrondRead(f)).count, 3, "no run after the failure\n\(r.summary)")
+        let pids = dcrondStartedPids(r.stderr)
+        XCTAssertEqual(pids.count, 3, r.summary)
+        XCTAssertEqual(Array(r.stderrLines.suffix(2)),
+                       ["dcrond: Child \(pids.last ?? -1) exited with status 7", "dcrond: Exiting, status 7"], r.summary)
+    }
+
+    func testRunKilledBySignalEndsDcrondWithSignalNumber() throws {
+        let r = try dcrondRun(["-i", "0.1", "kill -USR1 $$"])
+        XCTAssertEqual(r.status, 10, r.summary)
+        XCTAssertTrue(r.stderr.contains(" exited with status 10\n"), r.summary)
+        XCTAssertTrue(r.stderr.hasSuffix("dcrond: Exiting, status 10\n"), r.summary)
+    }
+
+    func testDashCommandlineKeepsGoing() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/ticks"
+        let p = try dcrondStart(["-i", "0.1", "--", "-echo tick >> \(f); false"])
+        let ok = dcrondPoll(timeout: 8) { dcrondLines(dcrondRead(f)).count >= 4 }
+        XCTAssertTrue(p.isRunning, "failures must not end dcrond\n\(p.err.text)")
+        p.signal(SIGTERM)
+        let r = p.wait()
+        XCTAssertTrue(ok, r.summary)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertGreaterThanOrEqual(r.stderrLines.filter { $0.hasSuffix(" exited with status 1") }.count, 3, r.summary)
+        // The dash is stripped: sh runs "echo tick ...", not "-echo".
+        XCTAssertTrue(r.stderr.contains(" 'echo tick >> \(f); false'\n"), r.summary)
+        XCTAssertFalse(r.stderr.contains("not found"), r.summary)
+    }
+
+    // MARK: Signals
+
+    func testSIGTERMBetweenRunsExitsZeroQuickly() throws {
+        let p = try dcrondStart(["-i", "30", "true"])
+        XCTAssertTrue(dcrondPoll(timeout: 5) { p.err.text.contains("exited with status 0") }, p.err.text)
+        let t0 = Date()
+        p.signal(SIGTERM)
+        let r = p.wait()
+        let took = Date().timeIntervalSince(t0)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertFalse(r.signaled, r.summary)
+        XCTAssertLessThan(took, 1.0, "exit at once between runs\n\(r.summary)")
+        XCTAssertEqual(r.stderrLines.last, "dcrond: Exiting, status 0", r.summary)
+    }
+
+    func testSIGINTDuringDelayExitsZero() throws {
+        let dir = try dcrondTempDir(self)
+        let p = try dcrondStart(["-d", "30", "-i", "1", "touch \(dir)/ran"])
+        usleep(300_000)
+        p.signal(SIGINT)
+        let r = p.wait(timeout: 5)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/ran"), r.summary)
+        XCTAssertEqual(r.stderrLines, ["dcrond: Exiting, status 0"], r.summary)
+    }
+
+    /// SIGTERM while a run with background children is in progress: the
+    /// whole process group gets it, dcrond exits 0, nothing of the group
+    /// is left running.
+    func testSIGTERMDuringRunStopsWholeGroup() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/pids"
+        let cmd = "sleep 30 & echo $! >> \(f); sleep 30 & echo $! >> \(f); echo $$ >> \(f); wait"
+        let p = try dcrondStart(["-i", "30", cmd])
+        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondLines(dcrondRead(f)).count >= 3 }, p.err.text)
+        let recorded = dcrondLines(dcrondRead(f)).compactMap { Int32($0) }
+        let started = dcrondStartedPids(p.err.text)
+        XCTAssertEqual(started.count, 1, p.err.text)
+        let pgid = started.first ?? -1
+        XCTAssertEqual(recorded.last, pgid, "the run is the shell itself")
+        let before = dcrondLiveGroupMembers(pgid)
+        XCTAssertEqual(Set(before), Set(recorded), "the run leads its own group of three")
+        XCTAssertNotEqual(getpgid(p.pid), pgid, "dcrond is not in the run's group")
+
+        let t0 = Date()
+        p.signal(SIGTERM)
+        let r = p.wait()
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 3.0, "everything exits on TERM, no SIGKILL needed\n\(r.summary)")
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(Array(r.stderrLines.suffix(2)),
+                       ["dcrond: Child \(pgid) exited with status 15", "dcrond: Exiting, status 0"], r.summary)
+        XCTAssertTrue(dcrondPoll(timeout: 3) { dcrondLiveGroupMembers(pgid).isEmpty },
+                      "left in group \(pgid): \(dcrondGroupMembers(pgid))")
+        for pid in recorded { XCTAssertFalse(dcrondIsAlive(pid), "pid \(pid) survived") }
+    }
+
+    /// A run that ignores SIGTERM (and so do its children) is SIGKILLed,
+    /// group and all, after -k.
+    func testRunIgnoringTERMIsKilledAfterKillTimeout() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/pids"
+        let cmd = "trap '' TERM; sleep 30 & echo $! >> \(f); echo $$ >> \(f); wait"
+        let p = try dcrondStart(["-k", "0.5", "-i", "30", cmd])
+        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondLines(dcrondRead(f)).count >= 2 }, p.err.text)
+        let recorded = dcrondLines(dcrondRead(f)).compactMap { Int32($0) }
+        let pgid = recorded.last ?? -1
+        let t0 = Date()
+        p.signal(SIGTERM)
+        usleep(250_000)
+        XCTAssertTrue(p.isRunning, "dcrond waits for the kill timeout")
+        XCTAssertTrue(recorded.allSatisfy(dcrondIsAlive), "the run ignores TERM")
+        let r = p.wait()
+        let took = Date().timeIntervalSince(t0)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertGreaterThan(took, 0.45, r.summary)
+        XCTAssertLessThan(took, 3.0, r.summary)
+        XCTAssertEqual(Array(r.stderrLines.suffix(3)), [
+            "dcrond: Child \(pgid) still running after 0.5 s, sending SIGKILL to its process group",
+            "dcrond: Child \(pgid) exited with status 9",
+            "dcrond: Exiting, status 0",
+        ], r.summary)
+        XCTAssertTrue(dcrondPoll(timeout: 3) { dcrondLiveGroupMembers(pgid).isEmpty },
+                      "left in group \(pgid): \(dcrondGroupMembers(pgid))")
+    }
+
+    func testSecondTERMKillsAtOnce() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/ready"
+        let p = try dcrondStart(["-k", "30", "-i", "30", "trap '' TERM; echo $$ > \(f); sleep 30"])
+        XCTAssertTrue(dcrondPoll(timeout: 5) { !dcrondRead(f).isEmpty }, p.err.text)
+        p.signal(SIGTERM)
+        usleep(200_000)
+        XCTAssertTrue(p.isRunning)
+        let t0 = Date()
+        p.signal(SIGTERM)
+        let r = p.wait()
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 2.0, r.summary)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.stderr.contains("exited with status 9\n"), r.summary)
+    }
+
+    /// A signal other than TERM/INT/QUIT reaches the run's group without
+    /// stopping anything; between runs it is dropped and dcrond lives on.
+    func testOtherSignalForwardedDuringRunOnly() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/log"
+        let cmd = "trap 'echo hup >> \(f); exit 0' HUP; echo ready >> \(f); while :; do sleep 0.05; done"
+        let p = try dcrondStart(["-i", "30", cmd])
+        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondRead(f).contains("ready") }, p.err.text)
+        p.signal(SIGHUP)
+        XCTAssertTrue(dcrondPoll(timeout: 5) { p.err.text.contains("exited with status 0") },
+                      "the run got HUP and exited 0\n\(p.err.text)")
+        XCTAssertEqual(dcrondLines(dcrondRead(f)), ["ready", "hup"])
+        p.signal(SIGHUP)
+        usleep(300_000)
+        XCTAssertTrue(p.isRunning, "HUP between runs must not end dcrond")
+        p.signal(SIGTERM)
+        let r = p.wait()
+        XCTAssertEqual(r.status, 0, r.summary)
+    }
+
+    // MARK: Quiet levels
+
+    private static let chatty = "echo out-line; echo err-line >&2; exit 3"
+
+    func testDefaultLogsInfoLines() throws {
+        let r = try dcrondRun(["-i", "1", Self.chatty])
+        XCTAssertEqual(r.status, 3, r.summary)
+        XCTAssertEqual(r.stdout, "out-line\n", r.summary)
+        let pid = dcrondStartedPids(r.stderr).first ?? -1
+        // The run's own stderr line may come before or after "Started".
+        XCTAssertEqual(r.stderrLines.filter { $0.hasPrefix("dcrond: ") }, [
+            "dcrond: Started \(pid) '\(Self.chatty)'",
+            "dcrond: Child \(pid) exited with status 3",
+            "dcrond: Exiting, status 3",
+        ], r.summary)
+        XCTAssertEqual(r.stderrLines.filter { !$0.hasPrefix("dcrond: ") }, ["err-line"], r.summary)
+    }
+
+    func testQuiet1ErrorsOnly() throws {
+        let r = try dcrondRun(["-q", "-i", "1", Self.chatty])
+        XCTAssertEqual(r.status, 3, r.summary)
+        XCTAssertEqual(r.stdout, "out-line\n", r.summary)
+        let l = r.stderrLines
+        XCTAssertEqual(l.count, 2, r.summary)
+        XCTAssertEqual(l.first, "err-line", r.summary)
+        XCTAssertTrue(l.last?.hasPrefix("dcrond: Child ") ?? false, r.summary)
+        XCTAssertTrue(l.last?.hasSuffix(" exited with status 3") ?? false, r.summary)
+
+        // A successful run says nothing at all with -q.
+        let dir = try dcrondTempDir(self)
+        let p = try dcrondStart(["-q", "-i", "30", "touch \(dir)/ran"])
+        XCTAssertTrue(dcrondPoll(timeout: 5) { FileManager.default.fileExists(atPath: "\(dir)/ran") })
+        usleep(100_000)
+        p.signal(SIGTERM)
+        let s = p.wait()
+        XCTAssertEqual(s.status, 0, s.summary)
+        XCTAssertEqual(s.stderr, "", s.summary)
+    }
+
+    func testQuiet2NoDcrondOutput() throws {
+        let r = try dcrondRun(["-qq", "-i", "1", Self.chatty])
+        XCTAssertEqual(r.status, 3, r.summary)
+        XCTAssertEqual(r.stdout, "out-line\n", r.summary)
+        XCTAssertEqual(r.stderr, "err-line\n", r.summary)
+    }
+
+    func testQuiet3SilencesCommand() throws {
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/fds"
+        let cmd = "fds=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2); echo \"$fds\" > \(f); cat > \(dir)/in; " + Self.chatty
+        let p = try dcrondStart(["-qqq", "-i", "1", cmd], stdin: Data("from-stdin\n".utf8))
+        let r = p.wait()
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertEqual(r.status, 3, r.summary)
+        XCTAssertEqual(r.stdout, "", r.summary)
+        XCTAssertEqual(r.stderr, "", r.summary)
+        XCTAssertEqual(dcrondLines(dcrondRead(f)), ["/dev/null", "/dev/null", "/dev/null"])
+        XCTAssertEqual(dcrondRead("\(dir)/in"), "", "stdin is /dev/null too")
+    }
+
+    func testWithoutQuietCommandInheritsStdin() throws {
+        let dir = try dcrondTempDir(self)
+        let p = try dcrondStart(["-qq", "-i", "1", "cat > \(dir)/in; exit 4"], stdin: Data("from-stdin\n".utf8))
+        let r = p.wait()
+        XCTAssertEqual(r.status, 4, r.summary)
+        XCTAssertEqual(dcrondRead("\(dir)/in"), "from-stdin\n")
+    }
+
+    // MARK: Bad input
+
+    func testBadInputExits2WithOneLineAndRunsNothing() throws {
+        let dir = try dcrondTempDir(self)
+        let marker = "\(dir)/ran"
+        let cmd = "touch \(marker)"
+        let cases: [[String]] = [
+            [cmd],
+            ["-i", "0", cmd],
+            ["-i", "0.0", cmd],
+            ["-i", "-1", cmd],
+            ["-i", "abc", cmd],
+            ["-i", "nan", cmd],
+            ["-i", "inf", cmd],
+            ["-i", "", cmd],
+            ["-i", "1", "-d", "-1", cmd],
+            ["-i", "1", "-d", "nan", cmd],
+            ["-i", "1", "-k", "inf", cmd],
+            ["-x", "-i", "1", cmd],
+            ["-i", "1"],
+            ["-i", "1", "--"],
+            ["-i", "1", "touch", marker],
+            ["-i", "1", "--", cmd, "extra"],
+            ["-i", "1", "-"],
+            ["-qqqq", "-i", "1", cmd],
+            ["-i"],
+        ]
+        for args in cases {
+            let r = try dcrondRun(args, timeout: 5)
+            XCTAssertEqual(r.status, 2, "\(args)\n\(r.summary)")
+            XCTAssertEqual(r.stderrLines.count, 1, "\(args)\n\(r.summary)")
+            XCTAssertTrue(r.stderr.hasPrefix("dcrond: "), "\(args)\n\(r.summary)")
+            XCTAssertFalse(r.stderr.contains("Usage"), "\(args)\n\(r.summary)")
+            XCTAssertEqual(r.stdout, "", "\(args)\n\(r.summary)")
+        }
+        usleep(100_000)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "nothing may run on bad input")
+    }
+
+    func testBadInputMessagesNameTheProblem() throws {
+        XCTAssertEqual(try dcrondRun(["true"]).stderr,
+                       "dcrond: missing -i interval (seconds between runs, greater than 0)\n")
+        XCTAssertEqual(try dcrondRun(["-i", "0", "true"]).stderr,
+                       "dcrond: the interval must be greater than 0, not '0'\n")
+        XCTAssertTrue(try dcrondRun(["-i", "nan", "true"]).stderr.contains("'nan'"))
+        XCTAssertEqual(try dcrondRun(["-y", "-i", "1", "true"]).stderr, "dcrond: unknown option '-y'\n")
+        XCTAssertTrue(try dcrondRun(["-i", "1", "echo", "hi"]).stderr.contains("'hi'"))
+    }
+
+    func testNoArgumentsPrintsUsageExit2() throws {
+        let r = try dcrondRun([])
+        XCTAssertEqual(r.status, 2, r.summary)
+        XCTAssertEqual(r.stdout, "", r.summary)
+        XCTAssertTrue(r.stderr.hasPrefix("Usage: dcrond "), r.summary)
+        for option in ["-i interval", "-d delay", "-k kill_timeout", "-q", "-h", "-V"] {
+            XCTAssertTrue(r.stderr.contains("  \(option)"), "usage lacks \(option)\n\(r.summary)")
+        }
+    }
+
+    func testHelpOnStdoutExit0() throws {
+        for flag in ["-h", "--help"] {
+            let r = try dcrondRun([flag])
+            XCTAssertEqual(r.status, 0, r.summary)
+            XCTAssertEqual(r.stderr, "", r.summary)
+            XCTAssertTrue(r.stdout.hasPrefix("Usage: dcrond "), r.summary)
+            XCTAssertTrue(r.stdout.contains("  -i interval"), r.summary)
+        }
+        let none = try dcrondRun([])
+        XCTAssertEqual(try dcrondRun(["-h"]).stdout, none.stderr, "the same usage text")
+    }
+
+    func testVersion() throws {
+        let r = try dcrondRun(["-V"])
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.stdout.hasPrefix("dcrond "), r.summary)
+        XCTAssertEqual(dcrondLines(r.stdout).count, 1, r.summary)
+    }
+
+    // MARK: Under dinit
+
+    private func requireDinit() throws {
+        guard FileManager.default.isExecutableFile(atPath: dcrondDinitBinary) else {
+            throw MissingBinary(path: dcrondDinitBinary)
+        }
+    }
+
+    /// The seed document's combination: a daemon and dcrond under dinit,
+    /// no `--` before dcrond's command line.
+    func testUnderDinitTicksAndStopsCleanly() throws {
+        try requireDinit()
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/ticks"
+        let p = try DcrondProcess(dcrondDinitBinary, ["-d", "0.1", "--", "sleep", "30",
+                                                      "--", dcrondBinary, "-i", "0.2", "echo tick >> \(f)"])
+        let ticked = dcrondPoll(timeout: 8) { dcrondLines(dcrondRead(f)).count >= 3 }
+        XCTAssertTrue(p.isRunning, p.err.text)
+        let tree = dcrondDescendants(of: p.pid)
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 10)
+        XCTAssertTrue(ticked, r.summary)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertTrue(dcrondLines(dcrondRead(f)).allSatisfy { $0 == "tick" })
+        // dcrond is stopped first and exits 0 (a clean stop); then sleep,
+        // killed by SIGTERM, gives dinit its status 15.
+        let stopped = r.stderrLines.filter { $0.hasPrefix("dinit: Stopped child ") }
+        XCTAssertEqual(stopped.count, 2, r.summary)
+        XCTAssertTrue(stopped.first?.hasSuffix("'\(dcrondBinary)', exited with status 0") ?? false, r.summary)
+        XCTAssertTrue(stopped.last?.hasSuffix("'sleep', exited with status 15") ?? false, r.summary)
+        XCTAssertTrue(r.stderrLines.contains("dcrond: Exiting, status 0"), r.summary)
+        XCTAssertEqual(r.stderrLines.last, "dinit: Exiting, status 15", r.summary)
+        XCTAssertEqual(r.status, 15, r.summary)
+        XCTAssertGreaterThanOrEqual(tree.count, 2, "sleep and dcrond ran under dinit")
+        for pid in tree { XCTAssertFalse(dcrondIsAlive(pid), "pid \(pid) survived dinit") }
+        let n = dcrondLines(dcrondRead(f)).count
+        usleep(500_000)
+        XCTAssertEqual(dcrondLines(dcrondRead(f)).count, n, "no tick after the stop")
+    }
+
+    /// `\--` under dinit reaches dcrond as `--`, so a dash command line works:
+    /// its failures are ignored and the runs go on until TERM.
+    func testUnderDinitEscapedDashDashKeepsRunning() throws {
+        try requireDinit()
+        let dir = try dcrondTempDir(self)
+        let f = "\(dir)/ticks"
+        let p = try DcrondProcess(dcrondDinitBinary, ["--", dcrondBinary, "-i", "0.2", "\\--", "-echo tick >> \(f); false"])
+        let ticked = dcrondPoll(timeout: 8) { dcrondLines(dcrondRead(f)).count >= 3 }
+        XCTAssertTrue(p.isRunning, "dcrond must keep running despite failing runs\n\(p.err.text)")
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 10)
+        XCTAssertTrue(ticked, r.summary)
+        XCTAssertGreaterThanOrEqual(r.stderrLines.filter { $0.hasPrefix("dcrond: Child ") && $0.hasSuffix(" exited with status 1") }.count,
+                                    2, r.summary)
+        XCTAssertFalse(r.stderr.contains("dcrond: unknown option"), r.summary)
+        XCTAssertTrue(r.stderrLines.contains("dcrond: Exiting, status 0"), r.summary)
+        XCTAssertEqual(r.stderrLines.last, "dinit: Exiting, status 0", r.summary)
+        XCTAssertEqual(r.status, 0, r.summary)
+    }
+}
