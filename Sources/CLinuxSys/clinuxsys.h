@@ -157,6 +157,16 @@ static inline int cls_wait_pidfd(int pidfd, struct cls_wait_result *r) {
     return cls_decode_wait(&info, r);
 }
 
+/* 1 if the child behind the pidfd has exited (it stays a zombie: nothing is
+ * reaped, so its pid and process group id stay its own), 0 if not, -1 with
+ * errno. */
+static inline int cls_pidfd_exited(int pidfd) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    return info.si_pid != 0;
+}
+
 /* Reaps any one exited child (ours or adopted). Returns 0 (r->kind == 0 when
  * children exist but none has exited) or -1 with errno (ECHILD: no children). */
 static inline int cls_wait_any(struct cls_wait_result *r) {
@@ -182,6 +192,15 @@ static inline int cls_set_child_subreaper(void) {
 
 /* ---- spawning ---- */
 
+/* Sets a signal's bit in a sigset_t directly: sigaddset refuses the
+ * libc-internal signals. Both glibc and musl store the set as an array of
+ * unsigned long, bit (sig - 1). */
+static inline void cls_sigset_add_raw(sigset_t *set, int sig) {
+    unsigned long *words = (unsigned long *)(void *)set;
+    unsigned bit = (unsigned)(sig - 1);
+    words[bit / (8 * sizeof(unsigned long))] |= 1UL << (bit % (8 * sizeof(unsigned long)));
+}
+
 /* Spawn attributes and file actions, built once at start-up and reused by
  * every spawn: glibc allocates when file actions are added, so building them
  * per spawn would allocate in the loop. */
@@ -200,6 +219,10 @@ static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
     sigset_t empty, all;
     sigemptyset(&empty);
     sigfillset(&all);
+    /* sigfillset leaves out the signals the libc keeps for itself (32-34);
+     * set their bits by hand, or glibc's posix_spawn leaves them ignored in
+     * the child and musl passes on an inherited SIG_IGN. */
+    for (int sig = 32; sig <= 34 && sig < NSIG; sig++) cls_sigset_add_raw(&all, sig);
     sp->has_actions = 0;
     if ((rc = posix_spawnattr_init(&sp->attr)) != 0) return rc;
     if ((rc = posix_spawnattr_setsigmask(&sp->attr, &empty)) != 0) return rc;

@@ -65,6 +65,11 @@ public enum Processes {
         return Termination(r)
     }
 
+    /// Whether the child behind `pidfd` has ended, without reaping it.
+    public static func hasExited(pidfd: FileDescriptor) -> Bool {
+        (try? retryingEINTR { cls_pidfd_exited(pidfd.rawValue) }) == 1
+    }
+
     /// Reaps any one ended child. nil when none has ended; throws ECHILD
     /// when there are no children at all.
     public static func reapAny() throws(Errno) -> (pid: Int32, termination: Termination)? {

@@ -16,6 +16,11 @@ public struct ReactorOptions {
     /// Interactive use: make the last child the foreground process group of
     /// the terminal on stdin, and take the terminal back when it ends.
     public var terminalForLastChild = false
+    /// Once a child's process group has been sent a stop signal (TERM, INT,
+    /// QUIT or KILL), SIGKILL what is left of the group when the child exits,
+    /// before reaping it (the zombie still pins the group id). For dcrond,
+    /// which leaves nothing of a stopped run behind and has no orphan phase.
+    public var sweepStoppedGroups = false
 
     public init() {}
 }
@@ -38,6 +43,7 @@ public struct Reactor<Core: SupervisorCore> {
     let argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>]
     var pids: [Int32]
     var pidfds: [Int32]
+    var sweep: [Bool]
     var actions: ActionList
     /// Events produced while performing actions (spawn results,
     /// orphansGone), handled in order after the current event.
@@ -79,6 +85,7 @@ public struct Reactor<Core: SupervisorCore> {
         spawner = try Spawner(devNull: devNull)
         pids = Array(repeating: 0, count: core.childSlots)
         pidfds = Array(repeating: -1, count: core.childSlots)
+        sweep = Array(repeating: false, count: core.childSlots)
         actions = ActionList(capacity: core.maxActionsPerEvent)
         queue = []
         queue.reserveCapacity(8)
@@ -127,16 +134,30 @@ public struct Reactor<Core: SupervisorCore> {
             deliver(.deadline)
         default:
             let child = Int(tag - Self.firstChildTag)
-            guard child < pidfds.count, pidfds[child] >= 0 else { return }
-            if let t = try? Processes.reap(pidfd: FileDescriptor(rawValue: pidfds[child])) {
-                gone(child, t)
-            }
+            guard child < pidfds.count else { return }
+            reapTracked(child)
+        }
+    }
+
+    /// Reaps child `child` through its pidfd if it has ended, sweeping its
+    /// process group first when asked to.
+    mutating func reapTracked(_ child: Int) {
+        guard pidfds[child] >= 0 else { return }
+        let fd = FileDescriptor(rawValue: pidfds[child])
+        if sweep[child], Processes.hasExited(pidfd: fd) {
+            try? Processes.signalGroup(pidfd: fd, pid: pids[child], SignalNumber.kill)
+        }
+        if let t = try? Processes.reap(pidfd: fd) {
+            gone(child, t)
         }
     }
 
     /// SIGCHLD: reap every child that has ended, ours or adopted (signals
     /// coalesce, so one SIGCHLD may stand for many exits).
     mutating func reapAll() {
+        if options.sweepStoppedGroups {
+            for i in sweep.indices where sweep[i] { reapTracked(i) }
+        }
         while let reaped = try? Processes.reapAny() {
             for i in pids.indices where pidfds[i] >= 0 && pids[i] == reaped.pid {
                 gone(i, reaped.termination)
@@ -152,6 +173,7 @@ public struct Reactor<Core: SupervisorCore> {
             fd.close()
         }
         pidfds[child] = -1
+        sweep[child] = false
         if child == argvs.count - 1 { takeTerminalBack() }
         deliver(.childExited(child: child, status: t.status))
     }
@@ -182,6 +204,9 @@ public struct Reactor<Core: SupervisorCore> {
             let fd = pidfds[child]
             if fd < 0 { return }
             if group {
+                if options.sweepStoppedGroups, SignalNumber.isShutdown(signo) || signo == SignalNumber.kill {
+                    sweep[child] = true
+                }
                 try? Processes.signalGroup(pidfd: FileDescriptor(rawValue: fd), pid: pids[child], signo)
             } else {
                 try? Processes.signal(pidfd: FileDescriptor(rawValue: fd), signo)

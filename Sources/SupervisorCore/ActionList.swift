@@ -25,8 +25,8 @@ extension ActionList {
     /// Appends a log action if `-q` lets it through: quiet 1 keeps errors
     /// only, quiet 2 and 3 keep nothing.
     @inlinable
-    public mutating func log(_ level: LogLevel, _ record: LogRecord, quiet: Int) {
-        if quiet >= 2 || (quiet == 1 && level == .info) { return }
+    public mutating func log(_ record: LogRecord, quiet: Int) {
+        if quiet >= 2 || (quiet == 1 && record.level == .info) { return }
         append(.log(record))
     }
 }

@@ -45,19 +45,19 @@ public struct ArgumentError: Error, Equatable {
     public func write(to line: LineWriter) {
         switch kind {
         case .noCommand: line.text("no command given")
-        case .unknownOption: line.text("unknown option '"); line.bytes(argument); line.text("'")
-        case .missingValue: line.text("option '"); line.bytes(argument); line.text("' needs a value")
+        case .unknownOption: line.text("unknown option '"); line.escaped(argument); line.text("'")
+        case .missingValue: line.text("option '"); line.escaped(argument); line.text("' needs a value")
         case .invalidValue:
-            line.text("invalid number of seconds '"); line.bytes(argument)
+            line.text("invalid number of seconds '"); line.escaped(argument)
             line.text("' (expected a non-negative decimal such as 1 or 0.25)")
         case .tooManyQuiet: line.text("-q can be given at most three times")
         case .emptyCommand: line.text("empty command: '--' must be followed by a program")
-        case .missingProgram: line.text("no program after the prefix in '"); line.bytes(argument); line.text("'")
+        case .missingProgram: line.text("no program after the prefix in '"); line.escaped(argument); line.text("'")
         case .missingInterval: line.text("missing -i interval (seconds between runs, greater than 0)")
         case .missingCommandline: line.text("no command line given")
-        case .zeroInterval: line.text("the interval must be greater than 0, not '"); line.bytes(argument); line.text("'")
+        case .zeroInterval: line.text("the interval must be greater than 0, not '"); line.escaped(argument); line.text("'")
         case .extraArgument:
-            line.text("unexpected argument '"); line.bytes(argument)
+            line.text("unexpected argument '"); line.escaped(argument)
             line.text("' (the command line must be a single argument; quote it)")
         }
     }

@@ -50,15 +50,18 @@ public struct CronSchedule: SupervisorCore {
         case .spawned(_, let pid):
             guard state == .running else { return }
             self.pid = pid
-            log(.info, .started(child: 0, pid: pid), &actions)
+            log(.started(child: 0, pid: pid), &actions)
         case .spawnFailed(_, let errno):
             guard state == .running else { return }
-            log(.error, .execFailed(child: 0, errno: errno), &actions)
+            log(.execFailed(child: 0, errno: errno), &actions)
             finished(status: errno == ErrnoValue.enoent ? 127 : 126, now, &actions)
         case .childExited(_, let status):
             guard state == .running || state == .stopping else { return }
-            let failed = status != 0
-            log(failed ? .error : .info, .childExited(child: 0, pid: pid, status: status), &actions)
+            // A run that fails is an error; one that ends because we asked
+            // it to stop is not, whatever its status.
+            let failed = status != 0 && state == .running
+            log(failed ? .childFailed(child: 0, pid: pid, status: status)
+                       : .childExited(child: 0, pid: pid, status: status), &actions)
             if state == .stopping {
                 exit(0, &actions)
             } else {
@@ -72,11 +75,11 @@ public struct CronSchedule: SupervisorCore {
                 run(&actions)
             case .stopping where !stopKilled:
                 stopKilled = true
-                log(.error, .killing(child: 0, pid: pid), &actions)
+                log(.killing(child: 0, pid: pid), &actions)
                 actions.append(.signal(child: 0, signal: SignalNumber.kill, group: true))
-                actions.append(.armDeadline(now + killTimeout))
+                actions.append(.armDeadline(now + max(killTimeout, KillGrace.minimum)))
             case .stopping:
-                log(.error, .abandoned(child: 0, pid: pid), &actions)
+                log(.abandoned(child: 0, pid: pid), &actions)
                 exit(0, &actions)
             default:
                 break
@@ -118,9 +121,9 @@ public struct CronSchedule: SupervisorCore {
         case .stopping where !stopKilled:
             // A second request: no more waiting.
             stopKilled = true
-            log(.error, .killing(child: 0, pid: pid), &actions)
+            log(.killing(child: 0, pid: pid), &actions)
             actions.append(.signal(child: 0, signal: SignalNumber.kill, group: true))
-            actions.append(.armDeadline(now + killTimeout))
+            actions.append(.armDeadline(now + max(killTimeout, KillGrace.minimum)))
         default:
             break
         }
@@ -129,20 +132,20 @@ public struct CronSchedule: SupervisorCore {
     mutating func exit(_ status: Int32, _ actions: inout ActionList) {
         state = .done
         actions.append(.cancelDeadline)
-        log(.info, .exiting(status: status), &actions)
+        log(.exiting(status: status), &actions)
         actions.append(.exit(status))
     }
 
-    func log(_ level: LogLevel, _ record: LogRecord, _ actions: inout ActionList) {
-        actions.log(level, record, quiet: quiet)
+    func log(_ record: LogRecord, _ actions: inout ActionList) {
+        actions.log(record, quiet: quiet)
     }
 
     public func format(_ record: LogRecord, into line: LineWriter) {
         line.text("dcrond: ")
         switch record {
         case .started(_, let pid):
-            line.text("Started "); line.int(pid); line.text(" '"); line.bytes(commandline); line.text("'")
-        case .childExited(_, let pid, let status):
+            line.text("Started "); line.int(pid); line.text(" '"); line.escaped(commandline); line.text("'")
+        case .childExited(_, let pid, let status), .childFailed(_, let pid, let status):
             line.text("Child "); line.int(pid); line.text(" exited with status "); line.int(status)
         case .execFailed(_, let errno):
             line.text("Cannot execute /bin/sh: "); ErrnoText.write(errno, to: line)

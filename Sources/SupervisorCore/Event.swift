@@ -41,6 +41,19 @@ public enum Action: Equatable {
     case exit(Int32)
 }
 
+extension LogRecord {
+    /// The level of a line: `-q` keeps the errors only; journald gets it as
+    /// PRIORITY.
+    public var level: LogLevel {
+        switch self {
+        case .started, .childExited, .stopped, .subreaper, .exiting:
+            return .info
+        case .childFailed, .execFailed, .killing, .abandoned, .killingAll, .killingDescendants, .descendantsRemain:
+            return .error
+        }
+    }
+}
+
 /// Log levels, filtered by the core according to `-q`.
 public enum LogLevel: Equatable {
     case info
@@ -50,7 +63,10 @@ public enum LogLevel: Equatable {
 /// One log line, as data; the core that emitted it formats it.
 public enum LogRecord: Equatable {
     case started(child: Int, pid: Int32)
+    /// A child ended as expected (info).
     case childExited(child: Int, pid: Int32, status: Int32)
+    /// A child ended when it should not have, or failed (error); same text.
+    case childFailed(child: Int, pid: Int32, status: Int32)
     case stopped(child: Int, pid: Int32, status: Int32)
     case execFailed(child: Int, errno: Int32)
     case killing(child: Int, pid: Int32)

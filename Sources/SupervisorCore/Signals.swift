@@ -22,3 +22,9 @@ public enum SignalNumber {
 public enum ErrnoValue {
     public static let enoent: Int32 = 2
 }
+
+public enum KillGrace {
+    /// The least time allowed for a SIGKILLed process to be reaped before it
+    /// is given up on (uninterruptible sleep), whatever the kill timeout.
+    public static let minimum: Nanoseconds = 1_000_000_000
+}

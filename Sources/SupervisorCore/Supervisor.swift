@@ -84,6 +84,11 @@ public struct Supervisor: SupervisorCore {
 
     public var childSlots: Int { commands.count }
 
+    /// How long to wait for a process to die after SIGKILL before giving up
+    /// on it: the kill timeout, but at least a second, so that `-k 0` does not
+    /// give up on a child that is merely still being torn down.
+    public var killGrace: Nanoseconds { max(killTimeout, KillGrace.minimum) }
+
     /// A second shutdown signal kills every child at once: a log line and a
     /// signal each, plus a few fixed actions.
     public var maxActionsPerEvent: Int { 3 * commands.count + 16 }
@@ -100,14 +105,14 @@ public struct Supervisor: SupervisorCore {
         switch event {
         case .start(let subreaper):
             guard phase == .idle else { return }
-            if subreaper { log(.info, .subreaper, &actions) }
+            if subreaper { log(.subreaper, &actions) }
             phase = .starting
             startNext(now, &actions)
         case .spawned(let child, let pid):
             guard states.indices.contains(child), states[child] == .pending else { return }
             states[child] = .running
             pids[child] = pid
-            log(.info, .started(child: child, pid: pid), &actions)
+            log(.started(child: child, pid: pid), &actions)
             guard phase == .starting, child == current, !commands[child].isWait else { return }
             if startupDelay > 0 {
                 awaitingDelay = true
@@ -117,7 +122,7 @@ public struct Supervisor: SupervisorCore {
             }
         case .spawnFailed(let child, let errno):
             guard states.indices.contains(child), states[child] == .pending else { return }
-            log(.error, .execFailed(child: child, errno: errno), &actions)
+            log(.execFailed(child: child, errno: errno), &actions)
             states[child] = .running
             ended(child, status: errno == ErrnoValue.enoent ? 127 : 126, reported: false, now, &actions)
         case .childExited(let child, let status):
@@ -140,7 +145,10 @@ public struct Supervisor: SupervisorCore {
         switch phase {
         case .starting where child == current && command.isWait:
             let ok = status == 0 || command.ignoresFailure
-            if reported { log(ok ? .info : .error, .childExited(child: child, pid: pid, status: status), &actions) }
+            if reported {
+                log(ok ? .childExited(child: child, pid: pid, status: status)
+                       : .childFailed(child: child, pid: pid, status: status), &actions)
+            }
             if ok {
                 startNext(now, &actions)
             } else {
@@ -149,7 +157,7 @@ public struct Supervisor: SupervisorCore {
             }
         case .starting, .running:
             // A daemon ended on its own: that ends the run.
-            if reported { log(.error, .childExited(child: child, pid: pid, status: status), &actions) }
+            if reported { log(.childFailed(child: child, pid: pid, status: status), &actions) }
             if !command.ignoresFailure { endedByFailure = true }
             beginShutdown(SignalNumber.term, now, &actions)
         case .stopping:
@@ -157,13 +165,13 @@ public struct Supervisor: SupervisorCore {
                 // Everything was SIGKILLed at once: no one-at-a-time stop goes
                 // on (stopNext would resend the first signal and move the
                 // give-up deadline); just wait for the last one.
-                log(.info, .stopped(child: child, pid: pid, status: status), &actions)
+                log(.stopped(child: child, pid: pid, status: status), &actions)
                 if !anyRunning { collectOrphans(now, &actions) }
             } else if child == stopTarget {
-                log(.info, .stopped(child: child, pid: pid, status: status), &actions)
+                log(.stopped(child: child, pid: pid, status: status), &actions)
                 stopNext(now, &actions)
             } else {
-                log(.info, .childExited(child: child, pid: pid, status: status), &actions)
+                log(.childExited(child: child, pid: pid, status: status), &actions)
             }
         case .idle, .orphans, .done:
             break
@@ -178,16 +186,16 @@ public struct Supervisor: SupervisorCore {
             case .stopping where !killedAll:
                 // A second request: stop waiting, kill everything now.
                 killedAll = true
-                log(.error, .killingAll, &actions)
+                log(.killingAll, &actions)
                 for i in states.indices where states[i] == .running {
                     actions.append(.signal(child: i, signal: SignalNumber.kill, group: signalGroups))
                 }
-                actions.append(.armDeadline(now + killTimeout))
+                actions.append(.armDeadline(now + killGrace))
             case .orphans where !orphansKilled:
                 orphansKilled = true
-                log(.error, .killingDescendants, &actions)
+                log(.killingDescendants, &actions)
                 actions.append(.collectOrphans(signal: SignalNumber.kill))
-                actions.append(.armDeadline(now + killTimeout))
+                actions.append(.armDeadline(now + killGrace))
             default:
                 break
             }
@@ -208,28 +216,28 @@ public struct Supervisor: SupervisorCore {
             // Even SIGKILL did not end them (uninterruptible sleep): give up.
             for i in states.indices where states[i] == .running {
                 states[i] = .abandoned
-                log(.error, .abandoned(child: i, pid: pids[i]), &actions)
+                log(.abandoned(child: i, pid: pids[i]), &actions)
             }
             collectOrphans(now, &actions)
         case .stopping where stopTarget >= 0:
             if !stopTargetKilled {
                 stopTargetKilled = true
-                log(.error, .killing(child: stopTarget, pid: pids[stopTarget]), &actions)
+                log(.killing(child: stopTarget, pid: pids[stopTarget]), &actions)
                 actions.append(.signal(child: stopTarget, signal: SignalNumber.kill, group: signalGroups))
-                actions.append(.armDeadline(now + killTimeout))
+                actions.append(.armDeadline(now + killGrace))
             } else {
                 states[stopTarget] = .abandoned
-                log(.error, .abandoned(child: stopTarget, pid: pids[stopTarget]), &actions)
+                log(.abandoned(child: stopTarget, pid: pids[stopTarget]), &actions)
                 stopNext(now, &actions)
             }
         case .orphans:
             if !orphansKilled {
                 orphansKilled = true
-                log(.error, .killingDescendants, &actions)
+                log(.killingDescendants, &actions)
                 actions.append(.collectOrphans(signal: SignalNumber.kill))
-                actions.append(.armDeadline(now + killTimeout))
+                actions.append(.armDeadline(now + killGrace))
             } else {
-                log(.error, .descendantsRemain, &actions)
+                log(.descendantsRemain, &actions)
                 finish(&actions)
             }
         default:
@@ -289,12 +297,12 @@ public struct Supervisor: SupervisorCore {
         phase = .done
         actions.append(.cancelDeadline)
         let status = exitStatus
-        log(.info, .exiting(status: status), &actions)
+        log(.exiting(status: status), &actions)
         actions.append(.exit(status))
     }
 
-    func log(_ level: LogLevel, _ record: LogRecord, _ actions: inout ActionList) {
-        actions.log(level, record, quiet: quiet)
+    func log(_ record: LogRecord, _ actions: inout ActionList) {
+        actions.log(record, quiet: quiet)
     }
 
     // MARK: Log lines
@@ -304,7 +312,7 @@ public struct Supervisor: SupervisorCore {
         switch record {
         case .started(let child, let pid):
             line.text("Started "); line.int(pid); name(child, line)
-        case .childExited(let child, let pid, let status):
+        case .childExited(let child, let pid, let status), .childFailed(let child, let pid, let status):
             line.text("Child "); line.int(pid); name(child, line)
             line.text(" exited with status "); line.int(status)
         case .stopped(let child, let pid, let status):
@@ -334,6 +342,6 @@ public struct Supervisor: SupervisorCore {
     }
 
     func name(_ child: Int, _ line: LineWriter) {
-        line.text(" '"); line.bytes(commands[child].name); line.text("'")
+        line.text(" '"); line.escaped(commands[child].name); line.text("'")
     }
 }

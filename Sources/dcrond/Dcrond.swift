@@ -63,6 +63,7 @@ func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
     // dcrond supervises one command; orphans are its own init's business.
     options.becomeSubreaper = false
     options.collectsOrphans = false
+    options.sweepStoppedGroups = true
     do {
         var reactor = try Reactor(core: core, argvs: [UnsafePointer(table)], options: options)
         return reactor.run()

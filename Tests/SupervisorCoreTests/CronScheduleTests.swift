@@ -132,7 +132,7 @@ final class CronScheduleTests: XCTestCase {
         var t = CronScript(interval: 1 * s)
         t.running(pid: 100)
         XCTAssertEqual(t.send(.childExited(child: 0, status: 3), at: 2 * s),
-                       [.log(.childExited(child: 0, pid: 100, status: 3))] + exiting(3))
+                       [.log(.childFailed(child: 0, pid: 100, status: 3))] + exiting(3))
         XCTAssertEqual(t.core.state, .done)
         // Nothing happens after exit.
         XCTAssertEqual(t.send(.deadline, at: 3 * s), [])
@@ -147,27 +147,27 @@ final class CronScheduleTests: XCTestCase {
         _ = t.send(.deadline, at: 2 * s)
         _ = t.send(.spawned(child: 0, pid: 101), at: 2 * s)
         XCTAssertEqual(t.send(.childExited(child: 0, status: 255), at: 3 * s),
-                       [.log(.childExited(child: 0, pid: 101, status: 255))] + exiting(255))
+                       [.log(.childFailed(child: 0, pid: 101, status: 255))] + exiting(255))
     }
 
     func testKilledBySignalExitsWithSignalNumber() {
         var t = CronScript()
         t.running(pid: 100)
         XCTAssertEqual(t.send(.childExited(child: 0, status: KILL), at: 1),
-                       [.log(.childExited(child: 0, pid: 100, status: KILL))] + exiting(KILL))
+                       [.log(.childFailed(child: 0, pid: 100, status: KILL))] + exiting(KILL))
     }
 
     func testDashIgnoresFailureAndGoesOn() {
         var t = CronScript("false", dash: true, interval: 2 * s)
         t.running(pid: 100)
         XCTAssertEqual(t.send(.childExited(child: 0, status: 1), at: 1 * s),
-                       [.log(.childExited(child: 0, pid: 100, status: 1)), .armDeadline(3 * s)])
+                       [.log(.childFailed(child: 0, pid: 100, status: 1)), .armDeadline(3 * s)])
         XCTAssertEqual(t.core.state, .waiting)
         XCTAssertEqual(t.send(.deadline, at: 3 * s), [.spawn(child: 0)])
         _ = t.send(.spawned(child: 0, pid: 101), at: 3 * s)
         // Killed by a signal: also only logged.
         XCTAssertEqual(t.send(.childExited(child: 0, status: TERM), at: 4 * s),
-                       [.log(.childExited(child: 0, pid: 101, status: TERM)), .armDeadline(6 * s)])
+                       [.log(.childFailed(child: 0, pid: 101, status: TERM)), .armDeadline(6 * s)])
         XCTAssertEqual(t.core.runs, 2)
     }
 
@@ -246,7 +246,8 @@ final class CronScheduleTests: XCTestCase {
         t.running(pid: 100)
         XCTAssertEqual(t.send(.signal(TERM), at: 1 * s), [group(TERM), .armDeadline(1 * s + 500 * ms)])
         XCTAssertEqual(t.send(.deadline, at: 1 * s + 500 * ms),
-                       [.log(.killing(child: 0, pid: 100)), group(KILL), .armDeadline(2 * s)])
+                       [.log(.killing(child: 0, pid: 100)), group(KILL), .armDeadline(2 * s + 500 * ms)],
+                       "after SIGKILL the wait is at least KillGrace.minimum (1 s), not the 0.5 s kill timeout")
         XCTAssertEqual(t.send(.childExited(child: 0, status: KILL), at: 1 * s + 600 * ms),
                        [.log(.childExited(child: 0, pid: 100, status: KILL))] + exiting(0))
     }
@@ -337,13 +338,13 @@ final class CronScheduleTests: XCTestCase {
         XCTAssertEqual(t.send(.deadline, at: 4 * s), [.log(.killing(child: 0, pid: 101)), group(KILL), .armDeadline(5 * s)],
                        "SIGKILL escalation kept")
         XCTAssertEqual(t.send(.childExited(child: 0, status: KILL), at: 4 * s),
-                       [.log(.childExited(child: 0, pid: 101, status: KILL)), .cancelDeadline, .exit(0)],
-                       "Exiting line suppressed")
+                       [.cancelDeadline, .exit(0)],
+                       "a run we stopped is no error: its exit line and the Exiting line are suppressed")
 
         var f = CronScript(quiet: 1)
         f.running(pid: 100)
         XCTAssertEqual(f.send(.childExited(child: 0, status: 4), at: 1),
-                       [.log(.childExited(child: 0, pid: 100, status: 4)), .cancelDeadline, .exit(4)],
+                       [.log(.childFailed(child: 0, pid: 100, status: 4)), .cancelDeadline, .exit(4)],
                        "failed run kept")
 
         var e = CronScript(quiet: 1)

@@ -103,7 +103,7 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(t.send(.spawned(child: 0, pid: 10), at: 0), [.log(.started(child: 0, pid: 10)), .spawn(child: 1)])
         XCTAssertEqual(t.send(.spawned(child: 1, pid: 11), at: 0), [.log(.started(child: 1, pid: 11))])
         XCTAssertEqual(t.send(.childExited(child: 1, status: 3), at: 100),
-                       [.log(.childExited(child: 1, pid: 11, status: 3)), .cancelDeadline,
+                       [.log(.childFailed(child: 1, pid: 11, status: 3)), .cancelDeadline,
                         sig(0, TERM), .armDeadline(100 + 5 * s)])
         XCTAssertEqual(t.core.phase, .stopping)
         XCTAssertEqual(t.send(.childExited(child: 0, status: 0), at: 200),
@@ -119,7 +119,7 @@ final class SupervisorTests: XCTestCase {
         _ = t.send(.start(subreaper: false), at: 0)
         _ = t.send(.spawned(child: 0, pid: 7), at: 0)
         XCTAssertEqual(t.send(.childExited(child: 0, status: 42), at: 1),
-                       [.log(.childExited(child: 0, pid: 7, status: 42)), .cancelDeadline,
+                       [.log(.childFailed(child: 0, pid: 7, status: 42)), .cancelDeadline,
                         .collectOrphans(signal: TERM), .armDeadline(1 + 5 * s)])
         XCTAssertEqual(t.send(.orphansGone, at: 2), [.cancelDeadline, .log(.exiting(status: 42)), .exit(42)])
     }
@@ -197,7 +197,7 @@ final class SupervisorTests: XCTestCase {
         _ = t.send(.spawned(child: 1, pid: 11), at: s)
         // b dies within its startup delay: c is never started.
         XCTAssertEqual(t.send(.childExited(child: 1, status: 0), at: s + 100),
-                       [.log(.childExited(child: 1, pid: 11, status: 0)), .cancelDeadline,
+                       [.log(.childFailed(child: 1, pid: 11, status: 0)), .cancelDeadline,
                         sig(0, TERM), .armDeadline(s + 100 + 5 * s)])
         // The next deadline is a's kill timeout, not a startup step.
         XCTAssertEqual(t.send(.deadline, at: 6 * s + 100),
@@ -215,7 +215,7 @@ final class SupervisorTests: XCTestCase {
         _ = t.send(.spawned(child: 1, pid: 11), at: 0)
         XCTAssertEqual(t.core.phase, .running)
         XCTAssertEqual(t.send(.childExited(child: 0, status: 0), at: 50),
-                       [.log(.childExited(child: 0, pid: 10, status: 0)), .cancelDeadline,
+                       [.log(.childFailed(child: 0, pid: 10, status: 0)), .cancelDeadline,
                         sig(1, TERM), .armDeadline(50 + 5 * s)])
         // b handles SIGTERM and exits 0: the run still failed because a exited on its own.
         XCTAssertEqual(t.send(.childExited(child: 1, status: 0), at: 60),
@@ -229,7 +229,7 @@ final class SupervisorTests: XCTestCase {
         _ = t.send(.spawned(child: 0, pid: 10), at: 0)
         _ = t.send(.spawned(child: 1, pid: 11), at: 0)
         XCTAssertEqual(t.send(.childExited(child: 1, status: 4), at: 50),
-                       [.log(.childExited(child: 1, pid: 11, status: 4)), .cancelDeadline,
+                       [.log(.childFailed(child: 1, pid: 11, status: 4)), .cancelDeadline,
                         sig(0, TERM), .armDeadline(50 + 5 * s)])
         _ = t.send(.childExited(child: 0, status: 0), at: 60)
         XCTAssertEqual(t.send(.orphansGone, at: 70), [.cancelDeadline, .log(.exiting(status: 0)), .exit(0)])
@@ -244,7 +244,7 @@ final class SupervisorTests: XCTestCase {
         _ = t.send(.spawned(child: 1, pid: 18290), at: s)
         _ = t.send(.deadline, at: 2 * s)
         XCTAssertEqual(t.send(.childExited(child: 1, status: 0), at: 4 * s),
-                       [.log(.childExited(child: 1, pid: 18290, status: 0)), .cancelDeadline,
+                       [.log(.childFailed(child: 1, pid: 18290, status: 0)), .cancelDeadline,
                         sig(0, TERM), .armDeadline(9 * s)])
         XCTAssertEqual(t.send(.childExited(child: 0, status: 15), at: 4 * s + 1),
                        [.log(.stopped(child: 0, pid: 18289, status: 15)), .collectOrphans(signal: TERM),
@@ -496,7 +496,7 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(t.send(.childExited(child: 1, status: 0), at: 0), [.spawn(child: 2)], "successful :wait: suppressed")
         _ = t.send(.spawned(child: 2, pid: 12), at: 0)
         XCTAssertEqual(t.send(.childExited(child: 2, status: 1), at: 0),
-                       [.log(.childExited(child: 2, pid: 12, status: 1)), .cancelDeadline, sig(0, TERM), .armDeadline(5 * s)],
+                       [.log(.childFailed(child: 2, pid: 12, status: 1)), .cancelDeadline, sig(0, TERM), .armDeadline(5 * s)],
                        "failed :wait: kept")
         XCTAssertEqual(t.send(.deadline, at: 5 * s),
                        [.log(.killing(child: 0, pid: 10)), sig(0, KILL), .armDeadline(10 * s)], "SIGKILL escalation kept")
@@ -516,7 +516,7 @@ final class SupervisorTests: XCTestCase {
         _ = u.send(.start(subreaper: false), at: 0)
         _ = u.send(.spawned(child: 0, pid: 10), at: 0)
         XCTAssertEqual(u.send(.childExited(child: 0, status: 0), at: 1),
-                       [.log(.childExited(child: 0, pid: 10, status: 0)), .cancelDeadline,
+                       [.log(.childFailed(child: 0, pid: 10, status: 0)), .cancelDeadline,
                         .collectOrphans(signal: TERM), .armDeadline(1 + 5 * s)])
     }
 
