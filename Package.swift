@@ -15,9 +15,17 @@ let package = Package(
         .executable(name: "dinit", targets: ["dinit"]),
         .executable(name: "dcrond", targets: ["dcrond"]),
     ],
+    traits: [
+        // Off by default: the default build needs nothing beyond the toolchain.
+        .trait(name: "Journald", description: "dinit -j / dcrond -j: log to systemd-journald through libsystemd (dynamic build; needs libsystemd-dev)"),
+    ],
     targets: [
         .systemLibrary(name: "CLinuxSys"),
-        .target(name: "LinuxSys", dependencies: ["CLinuxSys"]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "LinuxSys", dependencies: [
+            "CLinuxSys",
+            .target(name: "CSystemd", condition: .when(traits: ["Journald"])),
+        ]),
         .target(name: "SupervisorCore"),
         .target(name: "Reactor", dependencies: ["LinuxSys", "SupervisorCore"]),
         .executableTarget(name: "dinit", dependencies: ["Reactor"]),

@@ -13,6 +13,10 @@ public struct ReactorOptions {
     public var collectsOrphans = true
     /// Where log lines go.
     public var logDescriptor = FileDescriptor.standardError
+    /// Send log lines to systemd-journald instead, with structured fields
+    /// (needs a build with the Journald trait; lines go to `logDescriptor`
+    /// when journald's socket is missing at start-up or a send fails).
+    public var journal = false
     /// Interactive use: make the last child the foreground process group of
     /// the terminal on stdin, and take the terminal back when it ends.
     public var terminalForLastChild = false
@@ -50,6 +54,10 @@ public struct Reactor<Core: SupervisorCore> {
     var queue: [Event]
     var queueHead = 0
     let line: LineWriter
+    let fields: LineWriter
+    let journal = Journal()
+    /// -j and journald's socket exists (checked once, at start-up).
+    let usesJournal: Bool
     let childList = ChildList()
     let isPID1: Bool
     var registeredSubreaper = false
@@ -90,6 +98,8 @@ public struct Reactor<Core: SupervisorCore> {
         queue = []
         queue.reserveCapacity(8)
         line = LineWriter(capacity: 1024)
+        usesJournal = options.journal && Journal.reachable
+        fields = LineWriter(capacity: usesJournal ? 2048 : 16)
         isPID1 = Processes.isPID1
         if options.becomeSubreaper, !isPID1 {
             try Processes.becomeChildSubreaper()
@@ -222,10 +232,42 @@ public struct Reactor<Core: SupervisorCore> {
         case .log(let record):
             line.reset()
             core.format(record, into: line)
-            options.logDescriptor.writeAll(line.bytes)
+            if !usesJournal || !sendToJournal(record) {
+                options.logDescriptor.writeAll(line.bytes)
+            }
         case .exit(let status):
             exitStatus = status
         }
+    }
+
+    /// Sends the line just formatted, and the record's fields, to the
+    /// journal: MESSAGE (without the "dinit: " prefix), PRIORITY (3 for
+    /// errors, 6 for info), SYSLOG_IDENTIFIER, CHILD_PID, CHILD_PROGRAM,
+    /// CHILD_STATUS (dinit's own status on the Exiting line).
+    func sendToJournal(_ record: LogRecord) -> Bool {
+        let text = line.bytes
+        let skip = core.identifier.utf8CodeUnitCount + 2
+        guard text.count > skip else { return false }
+        fields.reset()
+        fields.text("MESSAGE=")
+        fields.bytes(UnsafeBufferPointer(rebasing: text[skip..<(text.count - 1)]))
+        fields.newline()
+        fields.text("PRIORITY=")
+        fields.int(record.level == .error ? 3 : 6)
+        fields.newline()
+        fields.text("SYSLOG_IDENTIFIER=")
+        fields.text(core.identifier)
+        fields.newline()
+        if let pid = record.pid {
+            fields.text("CHILD_PID="); fields.int(pid); fields.newline()
+        }
+        if let child = record.child {
+            fields.text("CHILD_PROGRAM="); fields.escaped(core.programName(child)); fields.newline()
+        }
+        if let status = record.status {
+            fields.text("CHILD_STATUS="); fields.int(status); fields.newline()
+        }
+        return journal.send(fields.bytes)
     }
 
     mutating func spawn(_ child: Int) {

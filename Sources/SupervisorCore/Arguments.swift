@@ -30,6 +30,8 @@ public struct ArgumentError: Error, Equatable {
         case zeroInterval
         case missingCommandline
         case extraArgument
+        /// `-j` in a build without the Journald trait.
+        case noJournalSupport
     }
 
     public var kind: Kind
@@ -56,6 +58,8 @@ public struct ArgumentError: Error, Equatable {
         case .missingInterval: line.text("missing -i interval (seconds between runs, greater than 0)")
         case .missingCommandline: line.text("no command line given")
         case .zeroInterval: line.text("the interval must be greater than 0, not '"); line.escaped(argument); line.text("'")
+        case .noJournalSupport:
+            line.text("-j: built without journald support (build with: swift build --traits Journald)")
         case .extraArgument:
             line.text("unexpected argument '"); line.escaped(argument)
             line.text("' (the command line must be a single argument; quote it)")
@@ -192,6 +196,8 @@ public struct DinitConfiguration: Equatable {
     public var killTimeout: Nanoseconds = 5_000_000_000
     /// `-g`: signals go to each child's process group.
     public var signalGroups = false
+    /// `-j`: log to systemd-journald (builds with the Journald trait).
+    public var journal = false
     public var commands: [ParsedCommand] = []
     public init() {}
 }
@@ -206,14 +212,15 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     var scanner = OptionScanner(argv)
     scanning: while true {
         switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k")],
-                                flagOptions: [UInt8(ascii: "g")]) {
+                                flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j")]) {
         case .end: break scanning
         case .help: return .help
         case .version: return .version
         case .flags(let quiet, let letters):
             config.quiet += quiet
             if config.quiet > 3 { throw ArgumentError(.tooManyQuiet) }
-            if !letters.isEmpty { config.signalGroups = true }
+            if letters.contains(UInt8(ascii: "g")) { config.signalGroups = true }
+            if letters.contains(UInt8(ascii: "j")) { config.journal = true }
         case .value(let option, let value):
             let ns = try OptionScanner.seconds(value)
             if option == UInt8(ascii: "d") { config.startupDelay = ns } else { config.killTimeout = ns }

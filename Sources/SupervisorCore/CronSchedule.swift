@@ -35,6 +35,8 @@ public struct CronSchedule: SupervisorCore {
     }
 
     public var childSlots: Int { 1 }
+    public var identifier: StaticString { "dcrond" }
+    public func programName(_ child: Int) -> [UInt8] { commandline }
     public var maxActionsPerEvent: Int { 8 }
 
     public mutating func handle(_ event: Event, now: Nanoseconds, into actions: inout ActionList) {

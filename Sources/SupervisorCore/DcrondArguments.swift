@@ -9,6 +9,8 @@ public struct DcrondConfiguration: Equatable {
     public var commandline = ArgRef(index: 0, offset: 0)
     /// The command line started with `-`: failures are only logged.
     public var ignoresFailure = false
+    /// `-j`: log to systemd-journald (builds with the Journald trait).
+    public var journal = false
     public init() {}
 }
 
@@ -20,11 +22,12 @@ public func parseDcrondArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Inv
     var scanner = OptionScanner(argv)
     scanning: while true {
         let letters: [UInt8] = [UInt8(ascii: "d"), UInt8(ascii: "i"), UInt8(ascii: "k")]
-        switch try scanner.next(valueOptions: letters) {
+        switch try scanner.next(valueOptions: letters, flagOptions: [UInt8(ascii: "j")]) {
         case .end: break scanning
         case .help: return .help
         case .version: return .version
-        case .flags(let quiet, _):
+        case .flags(let quiet, let flags):
+            if !flags.isEmpty { config.journal = true }
             config.quiet += quiet
             if config.quiet > 3 { throw ArgumentError(.tooManyQuiet) }
         case .value(let option, let value):

@@ -54,6 +54,39 @@ extension LogRecord {
     }
 }
 
+extension LogRecord {
+    /// The child a record is about, for structured logging.
+    public var child: Int? {
+        switch self {
+        case .started(let c, _), .childExited(let c, _, _), .childFailed(let c, _, _), .stopped(let c, _, _),
+             .execFailed(let c, _), .killing(let c, _), .abandoned(let c, _):
+            return c
+        case .killingAll, .subreaper, .killingDescendants, .descendantsRemain, .exiting:
+            return nil
+        }
+    }
+
+    public var pid: Int32? {
+        switch self {
+        case .started(_, let p), .childExited(_, let p, _), .childFailed(_, let p, _), .stopped(_, let p, _),
+             .killing(_, let p), .abandoned(_, let p):
+            return p
+        default:
+            return nil
+        }
+    }
+
+    /// A child's exit status, or dinit's own for `exiting`.
+    public var status: Int32? {
+        switch self {
+        case .childExited(_, _, let s), .childFailed(_, _, let s), .stopped(_, _, let s), .exiting(let s):
+            return s
+        default:
+            return nil
+        }
+    }
+}
+
 /// Log levels, filtered by the core according to `-q`.
 public enum LogLevel: Equatable {
     case info

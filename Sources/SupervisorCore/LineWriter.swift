@@ -102,8 +102,11 @@ public final class LineWriter {
         }
     }
 
-    /// Ends the line with a newline (always room for it).
+    /// Ends the line with a newline: `byte` always leaves room for one. A
+    /// buffer of several lines (journal fields) that has filled up gets no
+    /// more.
     public func newline() {
+        guard count < capacity else { return }
         base[count] = UInt8(ascii: "\n")
         count += 1
     }

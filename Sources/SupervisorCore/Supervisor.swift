@@ -6,7 +6,12 @@ public protocol SupervisorCore {
     /// The most actions one event can produce (sizes the action buffer).
     var maxActionsPerEvent: Int { get }
     mutating func handle(_ event: Event, now: Nanoseconds, into actions: inout ActionList)
+    /// Writes a record as one line: "<identifier>: <message>\n".
     func format(_ record: LogRecord, into line: LineWriter)
+    /// The program name in log lines and the journal's SYSLOG_IDENTIFIER.
+    var identifier: StaticString { get }
+    /// What child `child` runs, as log lines name it.
+    func programName(_ child: Int) -> [UInt8]
 }
 
 /// One command as the supervisor sees it.
@@ -83,6 +88,8 @@ public struct Supervisor: SupervisorCore {
     }
 
     public var childSlots: Int { commands.count }
+    public var identifier: StaticString { "dinit" }
+    public func programName(_ child: Int) -> [UInt8] { commands[child].name }
 
     /// How long to wait for a process to die after SIGKILL before giving up
     /// on it: the kill timeout, but at least a second, so that `-k 0` does not

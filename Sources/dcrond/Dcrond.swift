@@ -3,7 +3,7 @@ import Reactor
 import SupervisorCore
 
 let usage: StaticString = """
-Usage: dcrond [-q...] [-d delay] [-k kill_timeout] -i interval [--] [-]commandline
+Usage: dcrond [-q...] [-j] [-d delay] [-k kill_timeout] -i interval [--] [-]commandline
 Runs commandline with /bin/sh -c now (after the delay), then again interval
 seconds after each run ends. A leading - in commandline means a failed run is
 only logged; otherwise it ends dcrond with the run's status. Put -- before a
@@ -11,6 +11,7 @@ commandline that starts with - (write \\-- under dinit).
 Options:
   -q               quiet: errors only; -qq: no dcrond output; -qqq: the
                    command's stdin, stdout and stderr go to /dev/null as well
+  -j               log to systemd-journald (builds with the Journald trait)
   -d delay         seconds before the first run (default 0; decimals allowed)
   -i interval      seconds from the end of one run to the start of the next
                    (required, greater than 0)
@@ -28,7 +29,7 @@ let version: StaticString = "dcrond 0.1.0\n"
 func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
     let args = argvBytes(argc: argc, argv: argv)
     let config: DcrondConfiguration
-    do {
+    do throws(ArgumentError) {
         switch try parseDcrondArguments(args) {
         case .help:
             FileDescriptor.standardOutput.write(usage)
@@ -37,6 +38,7 @@ func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
             FileDescriptor.standardOutput.write(version)
             return 0
         case .run(let c):
+            if c.journal, !Journal.available { throw ArgumentError(.noJournalSupport) }
             config = c
         }
     } catch {
@@ -60,6 +62,7 @@ func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
                             interval: config.interval, killTimeout: config.killTimeout, quiet: config.quiet)
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
+    options.journal = config.journal
     // dcrond supervises one command; orphans are its own init's business.
     options.becomeSubreaper = false
     options.collectsOrphans = false

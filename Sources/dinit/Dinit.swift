@@ -3,7 +3,7 @@ import Reactor
 import SupervisorCore
 
 let usage: StaticString = """
-Usage: dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
+Usage: dinit [-q...] [-g] [-j] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
 Commands: [:wait:][-]command [args, ...]
   :wait:            run the command to completion before starting the next
   -                 a nonzero exit status of the command is no error
@@ -13,6 +13,7 @@ Options:
                     stdin, stdout and stderr go to /dev/null as well
   -g                send signals to each child's process group, not just
                     the child (reaches a shell script's own children too)
+  -j                log to systemd-journald (builds with the Journald trait)
   -d startup_delay  seconds each command must stay alive before the next
                     starts (default 1; decimals allowed)
   -k kill_timeout   seconds between the stop signal and SIGKILL (default 5)
@@ -29,7 +30,7 @@ let version: StaticString = "dinit 0.1.0\n"
 func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     let args = argvBytes(argc: argc, argv: argv)
     let config: DinitConfiguration
-    do {
+    do throws(ArgumentError) {
         switch try parseDinitArguments(args) {
         case .help:
             FileDescriptor.standardOutput.write(usage)
@@ -38,6 +39,7 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
             FileDescriptor.standardOutput.write(version)
             return 0
         case .run(let c):
+            if c.journal, !Journal.available { throw ArgumentError(.noJournalSupport) }
             config = c
         }
     } catch {
@@ -74,6 +76,7 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
                           signalGroups: config.signalGroups)
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
+    options.journal = config.journal
     options.terminalForLastChild = !options.silenceChildren && Terminal.inForeground
     do {
         var reactor = try Reactor(core: core, argvs: argvs, options: options)

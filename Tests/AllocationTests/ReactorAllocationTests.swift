@@ -29,6 +29,8 @@ final class ReactorAllocationTests: XCTestCase {
         }
 
         func format(_ record: LogRecord, into line: LineWriter) { inner.format(record, into: line) }
+        var identifier: StaticString { inner.identifier }
+        func programName(_ child: Int) -> [UInt8] { inner.programName(child) }
     }
 
     /// Counters shared between the reactor thread and the test thread; the
