@@ -1,5 +1,6 @@
 #ifndef CMALLOCCOUNTER_H
 #define CMALLOCCOUNTER_H
+#include <stddef.h>
 #include <stdint.h>
 /* Test-only: counts heap allocations (malloc, calloc, realloc, aligned_alloc,
  * memalign, posix_memalign) made by the calling thread while counting is on
@@ -10,4 +11,6 @@ uint64_t malloc_counter_value(void);
 /* The calling thread's id, and a signal aimed at one thread of this process. */
 int malloc_counter_gettid(void);
 int malloc_counter_tgkill(int tid, int sig);
+/* malloc(n) behind a call the optimizer cannot see through. */
+void *malloc_counter_probe(size_t n);
 #endif
