@@ -51,3 +51,42 @@ public func reportSetupError(_ prefix: StaticString, _ what: StaticString, _ err
     line.newline()
     FileDescriptor.standardError.writeAll(line.bytes)
 }
+
+/// What to do after parsing the command line.
+public enum Startup<Configuration: Equatable> {
+    case run(Configuration)
+    /// Leave at once with this status: help or version printed (0), or a
+    /// bad command line reported (2).
+    case exit(Int32)
+}
+
+/// The shared front of dinit and dcrond: runs the parser, prints the usage
+/// for -h (stdout) or no command (stderr), the version for -V, and a one-line
+/// error for anything else that is wrong, including -j in a build without
+/// journald support.
+public func interpretCommandLine<Configuration: Equatable>(
+    prefix: StaticString, usage: StaticString, version: StaticString,
+    wantsJournal: (Configuration) -> Bool,
+    _ parse: () throws(ArgumentError) -> Invocation<Configuration>
+) -> Startup<Configuration> {
+    do throws(ArgumentError) {
+        switch try parse() {
+        case .help:
+            FileDescriptor.standardOutput.write(usage)
+            return .exit(0)
+        case .version:
+            FileDescriptor.standardOutput.write(version)
+            return .exit(0)
+        case .run(let config):
+            if wantsJournal(config), !Journal.available { throw ArgumentError(.noJournalSupport) }
+            return .run(config)
+        }
+    } catch {
+        if error.kind == .noCommand {
+            FileDescriptor.standardError.write(usage)
+        } else {
+            reportUsageError(prefix, error)
+        }
+        return .exit(2)
+    }
+}

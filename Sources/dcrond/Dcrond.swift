@@ -29,25 +29,12 @@ let version: StaticString = "dcrond 0.1.0\n"
 func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
     let args = argvBytes(argc: argc, argv: argv)
     let config: DcrondConfiguration
-    do throws(ArgumentError) {
-        switch try parseDcrondArguments(args) {
-        case .help:
-            FileDescriptor.standardOutput.write(usage)
-            return 0
-        case .version:
-            FileDescriptor.standardOutput.write(version)
-            return 0
-        case .run(let c):
-            if c.journal, !Journal.available { throw ArgumentError(.noJournalSupport) }
-            config = c
-        }
-    } catch {
-        if error.kind == .noCommand {
-            FileDescriptor.standardError.write(usage)
-        } else {
-            reportUsageError("dcrond: ", error)
-        }
-        return 2
+    switch interpretCommandLine(prefix: "dcrond: ", usage: usage, version: version,
+                                wantsJournal: { $0.journal }, { () throws(ArgumentError) in try parseDcrondArguments(args) }) {
+    case .exit(let status):
+        return status
+    case .run(let c):
+        config = c
     }
 
     // argv for every run: /bin/sh -c <commandline>, pointing into our argv.

@@ -30,25 +30,12 @@ let version: StaticString = "dinit 0.1.0\n"
 func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     let args = argvBytes(argc: argc, argv: argv)
     let config: DinitConfiguration
-    do throws(ArgumentError) {
-        switch try parseDinitArguments(args) {
-        case .help:
-            FileDescriptor.standardOutput.write(usage)
-            return 0
-        case .version:
-            FileDescriptor.standardOutput.write(version)
-            return 0
-        case .run(let c):
-            if c.journal, !Journal.available { throw ArgumentError(.noJournalSupport) }
-            config = c
-        }
-    } catch {
-        if error.kind == .noCommand {
-            FileDescriptor.standardError.write(usage)
-        } else {
-            reportUsageError("dinit: ", error)
-        }
-        return 2
+    switch interpretCommandLine(prefix: "dinit: ", usage: usage, version: version,
+                                wantsJournal: { $0.journal }, { () throws(ArgumentError) in try parseDinitArguments(args) }) {
+    case .exit(let status):
+        return status
+    case .run(let c):
+        config = c
     }
 
     // Descriptors: a pidfd per running daemon, our own four, stdio and

@@ -84,6 +84,34 @@ final class ReactorAllocationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(countedSwift, 1)
     }
 
+    /// Everything the reactor thread needs, handed over once; runs the
+    /// reactor and records its exit status and the allocations counted.
+    final class ReactorJob<Core: SupervisorCore>: @unchecked Sendable {
+        let core: Core
+        let argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>]
+        let options: ReactorOptions
+        var status: Int32 = -1
+        var allocations: UInt64 = 0
+        let finished = DispatchSemaphore(value: 0)
+
+        init(_ core: Core, _ argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>], _ options: ReactorOptions) {
+            self.core = core
+            self.argvs = argvs
+            self.options = options
+        }
+
+        func run() {
+            do {
+                var reactor = try Reactor(core: core, argvs: argvs, options: options)
+                status = reactor.run()
+            } catch {
+                status = -2
+            }
+            allocations = malloc_counter_stop()
+            finished.signal()
+        }
+    }
+
     func cString(_ s: String) -> UnsafeMutablePointer<CChar> { strdup(s)! }
 
     func testReactorLoopDoesNotAllocate() throws {
@@ -112,31 +140,7 @@ final class ReactorAllocationTests: XCTestCase {
         options.collectsOrphans = false
         options.logDescriptor = FileDescriptor(rawValue: devNull)
 
-        /// Everything the reactor thread needs, handed over once.
-        final class Job: @unchecked Sendable {
-            let core: CountingCore<Supervisor>
-            let argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>]
-            let options: ReactorOptions
-            var status: Int32 = -1
-            var allocations: UInt64 = 0
-            let finished = DispatchSemaphore(value: 0)
-            init(_ core: CountingCore<Supervisor>, _ argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>], _ options: ReactorOptions) {
-                self.core = core
-                self.argvs = argvs
-                self.options = options
-            }
-            func run() {
-                do {
-                    var reactor = try Reactor(core: core, argvs: argvs, options: options)
-                    status = reactor.run()
-                } catch {
-                    status = -2
-                }
-                allocations = malloc_counter_stop()
-                finished.signal()
-            }
-        }
-        let job = Job(core, argvs, options)
+        let job = ReactorJob(core, argvs, options)
         let thread = Thread { job.run() }
         thread.start()
 
@@ -202,31 +206,7 @@ final class ReactorAllocationTests: XCTestCase {
         options.sweepStoppedGroups = true
         options.logDescriptor = FileDescriptor(rawValue: devNull)
 
-        final class Job: @unchecked Sendable {
-            let core: CountingCore<CronSchedule>
-            let argv: UnsafePointer<UnsafeMutablePointer<CChar>?>
-            let options: ReactorOptions
-            var status: Int32 = -1
-            var allocations: UInt64 = 0
-            let finished = DispatchSemaphore(value: 0)
-            init(_ core: CountingCore<CronSchedule>, _ argv: UnsafePointer<UnsafeMutablePointer<CChar>?>,
-                 _ options: ReactorOptions) {
-                self.core = core
-                self.argv = argv
-                self.options = options
-            }
-            func run() {
-                do {
-                    var reactor = try Reactor(core: core, argvs: [argv], options: options)
-                    status = reactor.run()
-                } catch {
-                    status = -2
-                }
-                allocations = malloc_counter_stop()
-                finished.signal()
-            }
-        }
-        let job = Job(core, UnsafePointer(table), options)
+        let job = ReactorJob(core, [UnsafePointer(table)], options)
         Thread { job.run() }.start()
 
         func waitFor(_ what: String, timeout: TimeInterval = 60, _ condition: () -> Bool) throws {
