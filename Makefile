@@ -16,6 +16,9 @@ DESTDIR  ?=
 B        := .build-embedded
 OUT      := out
 
+# Each object is removed before it is compiled: swiftc was seen to leave an
+# out-of-date object in place (module updated, object not) when run again.
+#
 # A fake sysroot whose usr/include is musl's: clang inside swiftc then reads
 # musl's headers instead of glibc's, with no "libc not found" warning.
 SWIFTFLAGS := -target $(ARCH)-unknown-linux-gnu \
@@ -34,18 +37,22 @@ $(B)/sysroot/usr/include:
 	ln -sfn $(MUSL_INC) $@
 
 $(B)/LinuxSys.o: $(call src,LinuxSys) Sources/CLinuxSys/clinuxsys.h | $(B)/sysroot/usr/include
+	@rm -f $@
 	$(SWIFTC) $(SWIFTFLAGS) -module-name LinuxSys -emit-module -emit-module-path $(B)/LinuxSys.swiftmodule \
 	  -c $(call src,LinuxSys) -o $@
 
 $(B)/SupervisorCore.o: $(call src,SupervisorCore) | $(B)/sysroot/usr/include
+	@rm -f $@
 	$(SWIFTC) $(SWIFTFLAGS) -module-name SupervisorCore -emit-module -emit-module-path $(B)/SupervisorCore.swiftmodule \
 	  -c $(call src,SupervisorCore) -o $@
 
 $(B)/Reactor.o: $(call src,Reactor) $(B)/LinuxSys.o $(B)/SupervisorCore.o
+	@rm -f $@
 	$(SWIFTC) $(SWIFTFLAGS) -module-name Reactor -emit-module -emit-module-path $(B)/Reactor.swiftmodule \
 	  -c $(call src,Reactor) -o $@
 
 $(B)/%.main.o: $(B)/Reactor.o Sources/%/*.swift
+	@rm -f $@
 	$(SWIFTC) $(SWIFTFLAGS) -module-name $* -c $(call src,$*) -o $@
 
 $(B)/stubs.o: Embedded/stubs.c | $(B)/sysroot/usr/include

@@ -101,12 +101,17 @@ static inline int cls_signalfd(const sigset_t *set) {
     return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Reads one queued signal. Returns 1 and fills *signo, 0 when none is queued
- * (EAGAIN), -1 with errno on error. */
-static inline int cls_signalfd_read(int fd, int *signo) {
+/* Reads one queued signal. Returns 1 and fills *signo and *sender (the
+ * sending process, 0 for the kernel), 0 when none is queued (EAGAIN), -1 with
+ * errno on error. */
+static inline int cls_signalfd_read(int fd, int *signo, int *sender) {
     struct signalfd_siginfo si;
     ssize_t n = read(fd, &si, sizeof si);
-    if (n == (ssize_t)sizeof si) { *signo = (int)si.ssi_signo; return 1; }
+    if (n == (ssize_t)sizeof si) {
+        *signo = (int)si.ssi_signo;
+        *sender = (int)si.ssi_pid;
+        return 1;
+    }
     if (n < 0 && errno == EAGAIN) return 0;
     if (n >= 0) { errno = EIO; }
     return -1;

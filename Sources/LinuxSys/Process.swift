@@ -25,6 +25,7 @@ public enum Termination: Equatable {
 /// Process control: spawning, pidfds, signals, reaping.
 public enum Processes {
     public static var isPID1: Bool { getpid() == 1 }
+    public static var ownPID: Int32 { getpid() }
 
     public static func becomeChildSubreaper() throws(Errno) {
         _ = try retryingEINTR { cls_set_child_subreaper() }

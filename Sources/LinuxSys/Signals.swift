@@ -16,10 +16,15 @@ public struct SignalSet {
     }
 
     /// The signals a supervisor takes through its signalfd: every signal
-    /// except those that cannot be caught (KILL, STOP), the synchronous
-    /// faults (blocking them is undefined behaviour when they happen), the
-    /// terminal stop signals (ignored instead) and SIGPIPE (ignored, so that a
-    /// closed stderr cannot stop the supervisor or be forwarded).
+    /// except those that cannot be caught (KILL, STOP), the terminal stop
+    /// signals (ignored instead) and the two the libc keeps for its threads.
+    ///
+    /// The fault signals (SEGV, BUS, ILL, FPE, TRAP, SYS) and ABRT are
+    /// blocked too, so that one sent with kill(2) is forwarded rather than
+    /// fatal: a real fault is still fatal, because Linux force-delivers a
+    /// fault signal that is blocked, at its default action. SIGPIPE is
+    /// blocked as well: a write to a closed stderr then fails with EPIPE, and
+    /// the SIGPIPE it raises (sent by ourselves) is dropped, not forwarded.
     public static var supervised: SignalSet {
         var s = SignalSet()
         for signo in Int32(1)...Int32(64) where !unsupervised(signo) { s.insert(signo) }
@@ -28,8 +33,7 @@ public struct SignalSet {
 
     static func unsupervised(_ signo: Int32) -> Bool {
         switch signo {
-        case SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT,
-             SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE:
+        case SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU:
             return true
         default:
             // 32 and 33 are reserved by glibc and musl for threads.
@@ -39,7 +43,7 @@ public struct SignalSet {
 
     /// The signals a supervisor ignores itself (its children get them back at
     /// the default disposition when spawned).
-    public static let ignored: [Int32] = [SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE]
+    public static let ignored: [Int32] = [SIGTSTP, SIGTTIN, SIGTTOU]
 }
 
 public enum Signals {
@@ -78,10 +82,12 @@ public struct SignalDescriptor {
         fd = FileDescriptor(rawValue: try retryingEINTR { cls_signalfd(&s) })
     }
 
-    /// The next queued signal, or nil when none is queued.
-    public func next() throws(Errno) -> Int32? {
+    /// The next queued signal and the pid of its sender (0: the kernel), or
+    /// nil when none is queued.
+    public func next() throws(Errno) -> (signo: Int32, sender: Int32)? {
         var signo: Int32 = 0
-        let r = try retryingEINTR { cls_signalfd_read(fd.rawValue, &signo) }
-        return r == 1 ? signo : nil
+        var sender: Int32 = 0
+        let r = try retryingEINTR { cls_signalfd_read(fd.rawValue, &signo, &sender) }
+        return r == 1 ? (signo, sender) : nil
     }
 }

@@ -60,6 +60,7 @@ public struct Reactor<Core: SupervisorCore> {
     let usesJournal: Bool
     let childList = ChildList()
     let isPID1: Bool
+    let ownPID: Int32
     var registeredSubreaper = false
     var collecting = false
     var deadline: Int64? = nil
@@ -82,6 +83,9 @@ public struct Reactor<Core: SupervisorCore> {
         self.options = options
         self.argvs = argvs
         for signo in SignalSet.ignored { try Signals.ignore(signo) }
+        // An inherited SIG_IGN for SIGCHLD would make the kernel reap our
+        // children itself: their exit statuses would be lost.
+        try Signals.setDefault(SignalNumber.chld)
         let supervised = SignalSet.supervised
         try Signals.block(supervised)
         signals = try SignalDescriptor(supervised)
@@ -101,6 +105,7 @@ public struct Reactor<Core: SupervisorCore> {
         usesJournal = options.journal && Journal.reachable
         fields = LineWriter(capacity: usesJournal ? 2048 : 16)
         isPID1 = Processes.isPID1
+        ownPID = Processes.ownPID
         if options.becomeSubreaper, !isPID1 {
             try Processes.becomeChildSubreaper()
             registeredSubreaper = true
@@ -129,11 +134,13 @@ public struct Reactor<Core: SupervisorCore> {
     mutating func dispatch(_ tag: UInt64) {
         switch tag {
         case Self.signalTag:
-            while let signo = try? signals.next() {
-                if signo == SignalNumber.chld {
+            while let received = try? signals.next() {
+                if received.signo == SignalNumber.chld {
                     reapAll()
-                } else {
-                    deliver(.signal(signo))
+                } else if received.sender != ownPID {
+                    // Signals we raised ourselves (the SIGPIPE of a write to a
+                    // closed stderr) are not forwarded.
+                    deliver(.signal(received.signo))
                 }
             }
         case Self.timerTag:

@@ -1,0 +1,592 @@
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Hardening (issue 6): signals, exit statuses, process groups, inherited
+// signal state and interactive use, against the binary as a black box.
+// Helpers are file-private and prefixed `hs` (another hardening file shares
+// the module).
+
+/// A Python interpreter for the helper scripts: the system one (fast to
+/// start), else whatever `python3` PATH finds.
+private let hsPython: String = {
+    for p in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) {
+        return p
+    }
+    return "python3"
+}()
+
+/// A child that records every signal it receives: each one appends
+/// "<tag> <signo>" to the output file. It announces itself with
+/// "<tag> ready <pid> <pgrp>". Modes: `exit` exits 0 right after recording
+/// TERM, INT or QUIT; `keep` never exits on a signal (it survives TERM: only
+/// SIGKILL ends it).
+private let hsRecorderSource = """
+import os, signal, sys
+tag, out, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+def rec(signo, frame):
+    os.write(fd, ("%s %d\\n" % (tag, signo)).encode())
+    if mode == "exit" and signo in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        os._exit(0)
+for s in range(1, 32):
+    if s in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
+        continue
+    signal.signal(s, rec)
+os.write(fd, ("%s ready %d %d\\n" % (tag, os.getpid(), os.getpgrp())).encode())
+while True:
+    signal.pause()
+"""
+
+/// Writes the recorder script into `dir`; returns the argv prefix to run it
+/// (append tag, output file, mode).
+private func hsRecorder(in dir: String) throws -> [String] {
+    let path = "\(dir)/recorder.py"
+    try hsRecorderSource.write(toFile: path, atomically: true, encoding: .utf8)
+    return [hsPython, path]
+}
+
+/// Lines "<tag> <n>" recorded so far, as (tag, n) pairs.
+private func hsRecords(_ file: String) -> [(tag: String, signo: Int32)] {
+    lines(readFile(file)).compactMap { l in
+        let parts = l.split(separator: " ")
+        guard parts.count == 2, let n = Int32(parts[1]) else { return nil }
+        return (String(parts[0]), n)
+    }
+}
+
+private func hsReceived(_ file: String, _ tag: String) -> [Int32] {
+    hsRecords(file).filter { $0.tag == tag }.map(\.signo)
+}
+
+/// pid of a recorder from its ready line.
+private func hsReadyPid(_ file: String, _ tag: String) -> Int32? {
+    for l in lines(readFile(file)) {
+        let parts = l.split(separator: " ")
+        if parts.count == 4, parts[0] == tag, parts[1] == "ready" { return Int32(parts[2]) }
+    }
+    return nil
+}
+
+/// Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, ...].
+private func hsStat(_ pid: Int32) -> [String]? {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = s.lastIndex(of: ")") else { return nil }
+    return s[s.index(after: close)...].split(separator: " ").map(String.init)
+}
+
+/// The process exists and is not a zombie.
+private func hsLive(_ pid: Int32) -> Bool {
+    guard let st = hsStat(pid) else { return false }
+    return st.first != "Z"
+}
+
+/// Every process (zombies included) whose process group is `pgid`.
+private func hsMembers(ofGroup pgid: Int32) -> [Int32] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return names.compactMap(Int32.init).filter { pid in
+        guard let st = hsStat(pid), st.count > 2 else { return false }
+        return Int32(st[2]) == pgid
+    }
+}
+
+private let hsSignalNames: [Int32: String] = [
+    1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS", 8: "FPE", 9: "KILL",
+    10: "USR1", 11: "SEGV", 12: "USR2", 13: "PIPE", 14: "ALRM", 15: "TERM", 16: "STKFLT",
+    17: "CHLD", 18: "CONT", 19: "STOP", 20: "TSTP", 21: "TTIN", 22: "TTOU", 23: "URG",
+    24: "XCPU", 25: "XFSZ", 26: "VTALRM", 27: "PROF", 28: "WINCH", 29: "IO", 30: "PWR", 31: "SYS",
+]
+
+private func hsName(_ signo: Int32) -> String { "SIG" + (hsSignalNames[signo] ?? "\(signo)") }
+
+final class HardeningSignalTests: XCTestCase {
+    // MARK: - 1. Exit statuses
+
+    /// Every exit code 0-255 of a `:wait:` command is dinit's exit status.
+    func testExitCodePassThroughAll256() throws {
+        var wrong: [String] = []
+        for n in 0...255 {
+            let r = try runDinit(["-q", "-d", "0", "--", ":wait:sh", "-c", "exit \(n)"], timeout: 5)
+            if r.signaled || r.status != Int32(n) {
+                wrong.append("exit \(n) -> \(r.summary)")
+            }
+        }
+        XCTAssertTrue(wrong.isEmpty, "wrong statuses:\n" + wrong.joined(separator: "\n"))
+    }
+
+    /// A `:wait:` command killed by a signal gives the signal number.
+    func testDeathBySignalPassThrough() throws {
+        for signo: Int32 in [1, 2, 3, 6, 9, 10, 11, 12, 13, 14, 15] {
+            let name = hsSignalNames[signo]!
+            let r = try runDinit(["-q", "-d", "0", "--", ":wait:sh", "-c", "kill -\(name) $$"], timeout: 5)
+            XCTAssertFalse(r.signaled, "\(name): dinit itself died\n\(r.summary)")
+            XCTAssertEqual(r.status, signo, "\(name)\n\(r.summary)")
+        }
+    }
+
+    // MARK: - 2. Every catchable signal sent to dinit
+
+    /// Every catchable signal 1-31 that is neither a shutdown signal nor
+    /// KILL, STOP, CHLD, the terminal stop signals, a synchronous fault signal
+    /// or PIPE (those have their own tests) reaches every child, one at a
+    /// time, and nothing stops; TERM afterwards ends the run cleanly.
+    func testEveryOtherCatchableSignalForwarded() throws {
+        let dir = try makeTempDir(self)
+        let f = "\(dir)/got"
+        let rec = try hsRecorder(in: dir)
+        let p = try startDinit(["-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"] + ["--"] + rec + ["b", f, "exit"])
+        defer { if p.isRunning { killTree(p.pid) } }
+        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil && hsReadyPid(f, "b") != nil }, p.stderr.text)
+        XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
+        let pa = hsReadyPid(f, "a") ?? -1, pb = hsReadyPid(f, "b") ?? -1
+        let forwarded: [Int32] = [1, 10, 12, 14, 16, 18, 23, 24, 25, 26, 27, 28, 29, 30]
+        for signo in forwarded {
+            p.signal(signo)
+            let arrived = p.waitUntil(timeout: 3) {
+                hsReceived(f, "a").contains(signo) && hsReceived(f, "b").contains(signo)
+            }
+            XCTAssertTrue(arrived, "\(hsName(signo)) not seen by both children: \(readFile(f))\n\(p.stderr.text)")
+            XCTAssertTrue(p.isRunning, "\(hsName(signo)) stopped dinit\n\(p.stderr.text)")
+            XCTAssertTrue(hsLive(pa) && hsLive(pb), "\(hsName(signo)): a child is gone\n\(p.stderr.text)")
+        }
+        usleep(100_000)
+        XCTAssertTrue(p.isRunning)
+        XCTAssertFalse(p.stderr.text.contains("Stopped"), p.stderr.text)
+        XCTAssertFalse(p.stderr.text.contains("exited"), p.stderr.text)
+        // Each child saw exactly the signals sent, each once, in order.
+        XCTAssertEqual(hsReceived(f, "a"), forwarded, readFile(f))
+        XCTAssertEqual(hsReceived(f, "b"), forwarded, readFile(f))
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 5)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(hsReceived(f, "a").last, SIGTERM, readFile(f))
+        XCTAssertEqual(hsReceived(f, "b").last, SIGTERM, readFile(f))
+        XCTAssertFalse(processExists(pa) || processExists(pb), "a child survived")
+    }
+
+    /// TERM, INT and QUIT end the run; each child receives that same signal
+    /// (and no other), in reverse start order.
+    func testShutdownSignalsReachChildrenAndEndRun() throws {
+        let dir = try makeTempDir(self)
+        let rec = try hsRecorder(in: dir)
+        for signo in [SIGTERM, SIGINT, SIGQUIT] {
+            let f = "\(dir)/got-\(signo)"
+            let p = try startDinit(["-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"] + ["--"] + rec + ["b", f, "exit"])
+            XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil && hsReadyPid(f, "b") != nil }, p.stderr.text)
+            XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
+            p.signal(signo)
+            let r = p.wait(timeout: 5)
+            XCTAssertFalse(r.timedOut || r.signaled, "\(hsName(signo))\n\(r.summary)")
+            XCTAssertEqual(r.status, 0, "\(hsName(signo))\n\(r.summary)")
+            XCTAssertEqual(hsReceived(f, "a"), [signo], "\(hsName(signo)): \(readFile(f))")
+            XCTAssertEqual(hsReceived(f, "b"), [signo], "\(hsName(signo)): \(readFile(f))")
+            XCTAssertEqual(hsRecords(f).map(\.tag), ["b", "a"], "\(hsName(signo)): not reverse order: \(readFile(f))")
+        }
+    }
+
+    /// The synchronous-fault signals (ILL, TRAP, ABRT, BUS, FPE, SEGV, SYS)
+    /// and PIPE, sent to dinit with kill(2), are catchable signals like any
+    /// other (issue 6: "every catchable signal 1-31 except KILL, STOP, CHLD
+    /// and the terminal stop signals is seen by a child"; they are not
+    /// shutdown signals): dinit must survive them and forward them.
+    ///
+    /// dinit leaves the fault signals unblocked at their default action (it
+    /// does not supervise them), so as an ordinary process it is killed by
+    /// `kill -SEGV` & co., orphaning its children; and it ignores PIPE, so
+    /// PIPE is dropped. This test fails on that behaviour. (The SwiftPM
+    /// debug build differs: the Swift runtime's crash handler catches
+    /// ILL/TRAP/ABRT/BUS/FPE/SEGV once, prints a crash report and returns,
+    /// so dinit lives on, but SYS kills it and nothing is forwarded either.)
+    func testFaultSignalsAndPIPEFromKillAreForwardedNotFatal() throws {
+        let dir = try makeTempDir(self)
+        let rec = try hsRecorder(in: dir)
+        var leftovers: [Int32] = []
+        defer { for pid in leftovers { kill(pid, SIGKILL) } }
+        for signo: Int32 in [4, 5, 6, 7, 8, 11, 31, 13] {
+            let f = "\(dir)/got-\(signo)"
+            let p = try startDinit(["-q", "-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"])
+            XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil }, p.stderr.text)
+            let child = hsReadyPid(f, "a") ?? -1
+            leftovers.append(child)
+            p.signal(signo)
+            let seen = p.waitUntil(timeout: 1) { hsReceived(f, "a").contains(signo) }
+            // From /proc: Foundation's Process may go on reporting a child
+            // killed by SIGSYS as running (seen with Swift 6.3.1).
+            let alive = hsLive(p.pid)
+            XCTAssertTrue(alive, "\(hsName(signo)) sent with kill(2) killed dinit (its child \(child) was left " +
+                          "running as an orphan: \(hsLive(child)))")
+            XCTAssertTrue(seen, "\(hsName(signo)) sent to dinit did not reach the child: \(readFile(f))")
+            if alive {
+                p.signal(SIGTERM)
+                let r = p.wait(timeout: 5)
+                XCTAssertFalse(r.timedOut, "\(hsName(signo))\n\(r.summary)")
+                XCTAssertEqual(r.status, 0, "\(hsName(signo))\n\(r.summary)")
+            } else {
+                kill(child, SIGKILL)
+                if p.waitUntil(timeout: 2, { !p.isRunning }) { _ = p.wait(timeout: 1) }
+            }
+        }
+    }
+
+    /// As PID 1 of a PID namespace, the kernel drops default-action signals
+    /// sent to dinit (from inside the namespace or from its parent), so the
+    /// fault signals cannot kill it there. It should still forward them (the
+    /// second assertion fails while dinit does not handle them).
+    func testFaultSignalsToPID1() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), "needs unshare")
+        let dir = try makeTempDir(self)
+        let rec = try hsRecorder(in: dir)
+        let f = "\(dir)/got"
+        let p = try RunningProcess("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", DinitBinary.path,
+                                                        "-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"])
+        defer { if p.isRunning { killTree(p.pid) } }
+        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil }, p.stderr.text)
+        guard let dinit = descendants(of: p.pid).first(where: {
+            readFile("/proc/\($0)/status").contains("NSpid:\t\($0)\t1\n")
+        }) else { return XCTFail("dinit (PID 1 of the namespace) not found\n\(p.stderr.text)") }
+        var notForwarded: [String] = []
+        for signo: Int32 in [4, 5, 6, 7, 8, 11, 31, 13] {
+            kill(dinit, signo)
+            if !p.waitUntil(timeout: 0.5, { hsReceived(f, "a").contains(signo) }) { notForwarded.append(hsName(signo)) }
+            XCTAssertTrue(processExists(dinit) && hsLive(dinit), "\(hsName(signo)) killed dinit as PID 1")
+        }
+        // Forwarding still works afterwards.
+        kill(dinit, SIGHUP)
+        XCTAssertTrue(p.waitUntil(timeout: 2) { hsReceived(f, "a").contains(SIGHUP) }, readFile(f))
+        kill(dinit, SIGTERM)
+        let r = p.wait(timeout: 5)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(notForwarded.isEmpty, "as PID 1, these signals sent to dinit were dropped, not forwarded: " +
+                      "\(notForwarded) (child saw \(hsReceived(f, "a")))")
+    }
+
+    // MARK: - 3. Process groups: with and without -g
+
+    /// A shell running a background pipeline and waiting for it. HUP reaches
+    /// the pipeline members only with -g (without, only the shell); the
+    /// shell's trap runs at once because it waits in `wait`. On TERM the
+    /// shell dies (no trap); the pipeline members get TERM either from the
+    /// group signal (-g) or as orphans; nothing of the group survives.
+    func testPipelineChildWithAndWithoutGroupSignals() throws {
+        let dir = try makeTempDir(self)
+        let rec = try hsRecorder(in: dir).map(shQuote).joined(separator: " ")
+        for group in [false, true] {
+            let f = "\(dir)/pipe-\(group)"
+            let script = """
+                trap 'echo "sh 1" >> \(f)' HUP
+                \(rec) a \(f) exit | \(rec) b \(f) exit &
+                until wait; do :; done
+                """
+            let p = try startDinit((group ? ["-g"] : []) + ["-d", "0.1", "-k", "0.5", "--", "sh", "-c", script])
+            defer { if p.isRunning { killTree(p.pid) } }
+            let label = group ? "with -g" : "without -g"
+            XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil && hsReadyPid(f, "b") != nil },
+                          "\(label)\n\(p.stderr.text)")
+            guard let sh = p.stderr.text.components(separatedBy: "Started ").dropFirst().first
+                .flatMap({ Int32($0.prefix(while: \.isNumber)) }) else { return XCTFail(p.stderr.text) }
+            let pa = hsReadyPid(f, "a")!, pb = hsReadyPid(f, "b")!
+            XCTAssertEqual(Set(hsMembers(ofGroup: sh)), [sh, pa, pb], "\(label): the pipeline is in the shell's group")
+
+            p.signal(SIGHUP)
+            XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "sh").contains(SIGHUP) }, "\(label): shell did not get HUP")
+            if group {
+                XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "a") == [SIGHUP] && hsReceived(f, "b") == [SIGHUP] },
+                              "\(label): HUP did not reach the pipeline: \(readFile(f))")
+            } else {
+                usleep(300_000)
+                XCTAssertEqual(hsReceived(f, "a") + hsReceived(f, "b"), [], "\(label): HUP reached the pipeline")
+            }
+            XCTAssertTrue(p.isRunning, "\(label): HUP stopped dinit\n\(p.stderr.text)")
+
+            p.signal(SIGTERM)
+            let r = p.wait(timeout: 5)
+            XCTAssertFalse(r.timedOut, "\(label)\n\(r.summary)")
+            XCTAssertEqual(r.status, 15, "\(label)\n\(r.summary)")
+            XCTAssertLessThan(r.elapsed, 5, r.summary)
+            XCTAssertEqual(hsReceived(f, "a").last, SIGTERM, "\(label): \(readFile(f))")
+            XCTAssertEqual(hsReceived(f, "b").last, SIGTERM, "\(label): \(readFile(f))")
+            XCTAssertEqual(hsReceived(f, "a").filter { $0 == SIGTERM }.count, 1, "\(label): \(readFile(f))")
+            XCTAssertEqual(hsMembers(ofGroup: sh), [], "\(label): processes of the shell's group survived dinit")
+            for pid in [sh, pa, pb] { XCTAssertFalse(processExists(pid), "\(label): \(pid) survived") }
+        }
+    }
+
+    /// A plain `sleep | sleep` pipeline under sh: with -g a HUP kills the
+    /// whole pipeline (and so the shell: the run ends with status 1);
+    /// without -g only the shell dies of it and the sleeps are collected as
+    /// orphans. Either way nothing is left.
+    func testPlainSleepPipelineNothingSurvives() throws {
+        for group in [false, true] {
+            let label = group ? "with -g" : "without -g"
+            let p = try startDinit((group ? ["-g"] : []) + ["-d", "0.1", "-k", "0.5", "--", "sh", "-c", "sleep 100 | sleep 100"])
+            defer { if p.isRunning { killTree(p.pid) } }
+            XCTAssertTrue(p.waitUntil(timeout: 5) { descendants(of: p.pid).count >= 3 }, "\(label)\n\(p.stderr.text)")
+            let all = descendants(of: p.pid)
+            guard let sh = r0(p.stderr.text) else { return XCTFail("\(label)\n\(p.stderr.text)") }
+            XCTAssertEqual(Set(hsMembers(ofGroup: sh)), Set(all), "\(label): the pipeline is in the shell's group")
+            p.signal(SIGHUP)
+            let r = p.wait(timeout: 5)
+            XCTAssertFalse(r.timedOut, "\(label)\n\(r.summary)")
+            XCTAssertEqual(r.status, 1, "\(label): the shell dies of HUP\n\(r.summary)")
+            XCTAssertLessThan(r.elapsed, 5, r.summary)
+            XCTAssertEqual(hsMembers(ofGroup: sh), [], "\(label): pipeline survived")
+            for pid in all { XCTAssertFalse(processExists(pid), "\(label): \(pid) survived") }
+            if !group {
+                XCTAssertTrue(r.stderr.contains("dinit: Child \(sh) 'sh' exited with status 1"), r.summary)
+            }
+        }
+    }
+
+    /// Grandchildren that ignore the stop signal: a subshell with HUP and
+    /// TERM ignored running `sleep`, and a recorder that survives everything
+    /// but SIGKILL. The recorder sees HUP only with -g; the TERM-proof
+    /// grandchildren are SIGKILLed within the kill timeout (-k 0.5) after
+    /// the shell dies, and nothing survives.
+    func testSignalIgnoringGrandchildWithAndWithoutGroupSignals() throws {
+        let dir = try makeTempDir(self)
+        let rec = try hsRecorder(in: dir).map(shQuote).joined(separator: " ")
+        for group in [false, true] {
+            let label = group ? "with -g" : "without -g"
+            let f = "\(dir)/gc-\(group)"
+            let script = """
+                trap 'echo "sh 1" >> \(f)' HUP
+                (trap '' HUP TERM; exec sleep 100) &
+                echo "gc ready $! 0" >> \(f)
+                \(rec) c \(f) keep &
+                until wait; do :; done
+                """
+            let p = try startDinit((group ? ["-g"] : []) + ["-d", "0.1", "-k", "0.5", "--", "sh", "-c", script])
+            defer { if p.isRunning { killTree(p.pid) } }
+            XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "c") != nil && hsReadyPid(f, "gc") != nil },
+                          "\(label)\n\(p.stderr.text)")
+            let gc = hsReadyPid(f, "gc")!, c = hsReadyPid(f, "c")!
+            XCTAssertTrue(p.waitUntil(timeout: 2) { readFile("/proc/\(gc)/comm") == "sleep\n" })
+            let sh = Int32(hsStat(c)?[2] ?? "") ?? -1
+
+            p.signal(SIGHUP)
+            XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "sh").contains(SIGHUP) }, "\(label): shell did not get HUP")
+            if group {
+                XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "c") == [SIGHUP] }, "\(label): \(readFile(f))")
+            } else {
+                usleep(300_000)
+                XCTAssertEqual(hsReceived(f, "c"), [], "\(label): HUP reached the grandchild")
+            }
+            XCTAssertTrue(hsLive(gc), "\(label): the HUP-ignoring sleep died")
+
+            let t0 = Date()
+            p.signal(SIGTERM)
+            let r = p.wait(timeout: 6)
+            let took = Date().timeIntervalSince(t0)
+            XCTAssertFalse(r.timedOut, "\(label)\n\(r.summary)")
+            XCTAssertEqual(r.status, 15, "\(label)\n\(r.summary)")
+            XCTAssertLessThan(took, 2.5, "\(label): TERM-proof grandchildren not killed within the kill timeout\n\(r.summary)")
+            XCTAssertTrue(hsReceived(f, "c").contains(SIGTERM), "\(label): \(readFile(f))")
+            XCTAssertTrue(r.stderr.contains("dinit: Sending SIGKILL to remaining descendants"), "\(label)\n\(r.summary)")
+            XCTAssertEqual(hsMembers(ofGroup: sh), [], "\(label): processes of the shell's group survived dinit")
+            for pid in [sh, gc, c] { XCTAssertFalse(processExists(pid), "\(label): \(pid) survived") }
+        }
+    }
+
+    // MARK: - 4. Signals are never lost
+
+    /// TERM during a long startup delay: the run stops at once and the later
+    /// commands never start.
+    func testTERMDuringStartupDelay() throws {
+        let dir = try makeTempDir(self)
+        let never = "\(dir)/never"
+        let p = try startDinit(["-d", "5", "-k", "2", "--", "sleep", "100", "--", "touch", never, "--", "sleep", "100"])
+        usleep(300_000)
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 5)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertLessThan(r.elapsed, 2.3, r.summary)
+        XCTAssertEqual(r.status, 15, r.summary)
+        XCTAssertEqual(r.startedPids.count, 1, r.summary)
+        usleep(100_000)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: never), r.summary)
+    }
+
+    /// TERM while a `:wait:` command runs: the command receives it, nothing
+    /// further starts, the daemon before it is stopped with it too.
+    func testTERMDuringWaitCommand() throws {
+        let dir = try makeTempDir(self)
+        let rec = try hsRecorder(in: dir)
+        let f = "\(dir)/got", never = "\(dir)/never"
+        let p = try startDinit(["-d", "0.1", "-k", "2", "--"] + rec + ["d", f, "exit"] +
+                               ["--", ":wait:" + rec[0]] + rec.dropFirst() + ["w", f, "exit"] + ["--", "touch", never])
+        defer { if p.isRunning { killTree(p.pid) } }
+        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "w") != nil }, p.stderr.text)
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 5)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(hsReceived(f, "w"), [SIGTERM], readFile(f))
+        XCTAssertEqual(hsReceived(f, "d"), [SIGTERM], readFile(f))
+        XCTAssertEqual(hsRecords(f).map(\.tag), ["w", "d"], "stop order: \(readFile(f))")
+        XCTAssertEqual(r.startedPids.count, 2, r.summary)
+        usleep(100_000)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: never), r.summary)
+    }
+
+    /// TERM during shutdown (a child that survives TERM, long kill timeout):
+    /// the second TERM SIGKILLs at once.
+    func testSecondTERMDuringShutdownKillsAtOnce() throws {
+        let dir = try makeTempDir(self)
+        let rec = try hsRecorder(in: dir)
+        let f = "\(dir)/got"
+        let p = try startDinit(["-d", "0.1", "-k", "20", "--", "sleep", "100", "--"] + rec + ["k", f, "keep"])
+        defer { if p.isRunning { killTree(p.pid) } }
+        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "k") != nil }, p.stderr.text)
+        XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
+        p.signal(SIGTERM)
+        XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "k") == [SIGTERM] }, readFile(f))
+        usleep(200_000)
+        XCTAssertTrue(p.isRunning, "dinit should still wait for the TERM-proof child")
+        let t0 = Date()
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 5)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 1.5, r.summary)
+        XCTAssertTrue(r.stderr.contains("dinit: Second shutdown signal, sending SIGKILL to every child"), r.summary)
+        XCTAssertEqual(r.status, 9, r.summary)
+    }
+
+    /// 10,000 SIGUSR1 at dinit while two children that trap USR1 run: dinit
+    /// survives, the children get USR1, still get signals afterwards (HUP),
+    /// and TERM stops everything in reverse order.
+    func testSignalStormThenOrderlyStop() throws {
+        let dir = try makeTempDir(self)
+        let rec = try hsRecorder(in: dir)
+        let f = "\(dir)/got"
+        let p = try startDinit(["-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"] + ["--"] + rec + ["b", f, "exit"])
+        defer { if p.isRunning { killTree(p.pid) } }
+        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil && hsReadyPid(f, "b") != nil }, p.stderr.text)
+        XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
+        let pa = hsReadyPid(f, "a")!, pb = hsReadyPid(f, "b")!
+        var failures = 0
+        for _ in 0..<10_000 where kill(p.pid, SIGUSR1) != 0 { failures += 1 }
+        XCTAssertEqual(failures, 0)
+        XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "a").contains(SIGUSR1) && hsReceived(f, "b").contains(SIGUSR1) })
+        usleep(300_000)
+        XCTAssertTrue(p.isRunning, "dinit died in the storm\n\(p.stderr.text)")
+        XCTAssertTrue(hsLive(pa) && hsLive(pb))
+        let usr1 = hsRecords(f).filter { $0.signo == SIGUSR1 }.count
+        XCTAssertLessThanOrEqual(usr1, 20_000)
+        p.signal(SIGHUP)
+        XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "a").contains(SIGHUP) && hsReceived(f, "b").contains(SIGHUP) },
+                      "HUP after the storm not forwarded\n\(p.stderr.text)")
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 5)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(Array(r.log.suffix(3)), [
+            .stopped(pid: pb, program: rec[0], status: 0),
+            .stopped(pid: pa, program: rec[0], status: 0),
+            .exiting(status: 0),
+        ], r.summary)
+        XCTAssertEqual(r.dinitLines.filter { !$0.contains("Started") && !$0.contains("subreaper") }.count, 3,
+                       "unexpected log lines\n\(r.summary)")
+    }
+
+    // MARK: - 5. Inherited signal state and descriptors
+
+    /// dinit started by a wrapper that blocks every signal it can and ignores
+    /// every one it can (but CHLD, see the next test) and leaves descriptor 5
+    /// open: the children's SigBlk and SigIgn are all zeros and they see
+    /// descriptors 0, 1, 2 and 5 only.
+    func testChildSignalStateCleanWhenDinitInheritedBlockedAndIgnored() throws {
+        let dir = try makeTempDir(self)
+        let status = "\(dir)/status", daemonStatus = "\(dir)/daemon-status"
+        let wrapper = try hsWrapper(in: dir, ignoreCHLD: false)
+        let p = try RunningProcess(hsPython, [wrapper, DinitBinary.path, "-d", "0.1", "-k", "2",
+            "--", "sleep", "100",
+            "--", ":wait:sh", "-c", "cat /proc/self/status > \(status)",
+            "--", ":wait:ls", "-l", "/proc/self/fd"])
+        defer { if p.isRunning { killTree(p.pid) } }
+        XCTAssertTrue(p.waitForStderr("'ls' exited with status 0"), p.stderr.text)
+        // Sanity check of the setup: dinit itself has HUP ignored and (as the
+        // wrapper left them) the fault signals blocked.
+        let own = ChildEnvironmentTests.sigFields(readFile("/proc/\(p.pid)/status"))
+        XCTAssertNotEqual((own["SigIgn"] ?? 0) & 1, 0, "dinit should have inherited SIGHUP ignored")
+        XCTAssertNotEqual((own["SigBlk"] ?? 0) & (1 << 10), 0, "dinit should have inherited SIGSEGV blocked")
+        if let daemon = r0(p.stderr.text) {
+            try? readFile("/proc/\(daemon)/status").write(toFile: daemonStatus, atomically: true, encoding: .utf8)
+        }
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 5)
+        XCTAssertEqual(r.status, 15, r.summary)
+        ChildEnvironmentTests.assertClean(readFile(status), "sh child of a dinit started blocked+ignored", strict: true)
+        ChildEnvironmentTests.assertClean(readFile(daemonStatus), "running daemon (sleep)", strict: true)
+        let fds = ChildEnvironmentTests.fdsFromLsL(r.stdout)
+        XCTAssertEqual(Set(fds.keys), [0, 1, 2, 5], r.stdout)
+        XCTAssertEqual(fds[5], "/dev/null", r.stdout)
+    }
+
+    /// The same wrapper also ignoring SIGCHLD. With SIGCHLD at SIG_IGN the
+    /// kernel reaps dinit's children itself, so dinit must reset it to the
+    /// default before spawning: `:wait:true` must complete and the run end
+    /// at once with status 0.
+    func testInheritedIgnoredSIGCHLDDoesNotBreakSupervision() throws {
+        let dir = try makeTempDir(self)
+        let status = "\(dir)/status"
+        let wrapper = try hsWrapper(in: dir, ignoreCHLD: true)
+        let p = try RunningProcess(hsPython, [wrapper, DinitBinary.path, "-d", "0", "-k", "0.5",
+            "--", ":wait:true", "--", ":wait:sh", "-c", "cat /proc/self/status > \(status)"])
+        let r = p.wait(timeout: 4)
+        XCTAssertFalse(r.timedOut, "dinit hung when started with SIGCHLD ignored\n\(r.summary)")
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.stderr.contains("'true' exited with status 0"), r.summary)
+        if r.timedOut { return }
+        ChildEnvironmentTests.assertClean(readFile(status), "child of a dinit started with SIGCHLD ignored", strict: true)
+    }
+
+    /// First `Started <pid>` in a log.
+    private func r0(_ log: String) -> Int32? {
+        log.components(separatedBy: "Started ").dropFirst().first.flatMap { Int32($0.prefix(while: \.isNumber)) }
+    }
+
+    /// A launcher that blocks and ignores signals, keeps only 0, 1, 2 and an
+    /// inheritable descriptor 5 (/dev/null), and execs its arguments.
+    private func hsWrapper(in dir: String, ignoreCHLD: Bool) throws -> String {
+        let path = "\(dir)/wrapper-\(ignoreCHLD).py"
+        try """
+        import os, signal, sys
+        os.closerange(3, 1024)
+        fd = os.open("/dev/null", os.O_RDONLY)
+        if fd != 5:
+            os.dup2(fd, 5)
+            os.close(fd)
+        os.set_inheritable(5, True)
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        for s in range(1, signal.SIGRTMAX + 1):
+            if s in (signal.SIGKILL, signal.SIGSTOP) or (s == signal.SIGCHLD and not \(ignoreCHLD ? "True" : "False")):
+                continue
+            try:
+                signal.signal(s, signal.SIG_IGN)
+            except (OSError, ValueError):
+                pass
+        os.execv(sys.argv[1], sys.argv[1:])
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    // MARK: - 6. Interactive use through a pseudo-terminal
+
+    /// tests-hardening/pty_interactive.py: a shell as last command reads the
+    /// terminal, Ctrl-C reaches it and not dinit, `exit` ends the run.
+    func testInteractiveShellThroughPTY() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tests-hardening/pty_interactive.py").path
+        XCTAssertTrue(FileManager.default.fileExists(atPath: script), script)
+        let r = try runProgram(hsPython == "python3" ? "/usr/bin/env" : hsPython,
+                               (hsPython == "python3" ? ["python3"] : []) + [script, DinitBinary.path], timeout: 45)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.stdoutLines.last == "PASS", r.summary)
+    }
+}
