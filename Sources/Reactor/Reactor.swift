@@ -7,9 +7,10 @@ public struct ReactorOptions {
     public var silenceChildren = false
     /// Register as child subreaper when not PID 1.
     public var becomeSubreaper = true
-    /// Reap and signal adopted descendants when the core asks to collect
-    /// orphans. In-process tests turn this off: the test process has other
-    /// children that are none of the reactor's business.
+    /// Reap adopted descendants (waitid(P_ALL) on SIGCHLD) and signal them
+    /// when the core asks to collect orphans. dcrond and in-process tests
+    /// turn this off: then only the reactor's own children are reaped, each
+    /// through its pidfd.
     public var collectsOrphans = true
     /// Where log lines go.
     public var logDescriptor = FileDescriptor.standardError
@@ -137,9 +138,9 @@ public struct Reactor<Core: SupervisorCore> {
             while let received = try? signals.next() {
                 if received.signo == SignalNumber.chld {
                     reapAll()
-                } else if received.sender != ownPID {
-                    // Signals we raised ourselves (the SIGPIPE of a write to a
-                    // closed stderr) are not forwarded.
+                } else if received.signo != SignalNumber.pipe || received.sender != ownPID {
+                    // The SIGPIPE of our own write to a closed stderr is not
+                    // forwarded; one sent by another process is.
                     deliver(.signal(received.signo))
                 }
             }
@@ -170,10 +171,17 @@ public struct Reactor<Core: SupervisorCore> {
     }
 
     /// SIGCHLD: reap every child that has ended, ours or adopted (signals
-    /// coalesce, so one SIGCHLD may stand for many exits).
+    /// coalesce, so one SIGCHLD may stand for many exits). Without orphan
+    /// collection (dcrond, in-process tests) only our own children are
+    /// reaped, through their pidfds: waitid(P_ALL) would take other
+    /// threads' children too.
     mutating func reapAll() {
         if options.sweepStoppedGroups {
             for i in sweep.indices where sweep[i] { reapTracked(i) }
+        }
+        guard options.collectsOrphans else {
+            for i in pidfds.indices where pidfds[i] >= 0 { reapTracked(i) }
+            return
         }
         while let reaped = try? Processes.reapAny() {
             for i in pids.indices where pidfds[i] >= 0 && pids[i] == reaped.pid {

@@ -7,6 +7,7 @@ public enum SignalNumber {
     public static let quit: Int32 = 3
     public static let kill: Int32 = 9
     public static let usr1: Int32 = 10
+    public static let pipe: Int32 = 13
     public static let term: Int32 = 15
     public static let cont: Int32 = 18
     public static let chld: Int32 = 17

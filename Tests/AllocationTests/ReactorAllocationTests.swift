@@ -112,6 +112,39 @@ final class ReactorAllocationTests: XCTestCase {
         }
     }
 
+    struct Timeout: Error { let what: String }
+
+    /// Polls until `condition` holds; a timeout fails the test.
+    func waitFor(_ what: String, timeout: TimeInterval = 60, _ condition: () -> Bool) throws {
+        let end = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() > end { throw Timeout(what: "timed out waiting for \(what)") }
+            usleep(500)
+        }
+    }
+
+    /// Makes sure a reactor thread is gone when a test ends, even a failed
+    /// one: a reactor left running would go on reaping and signalling while
+    /// later tests run. SIGTERM, then SIGTERM again (kills what is left).
+    func stopReactor(_ finished: DispatchSemaphore, _ state: SharedState) {
+        guard state[.started] == 1 else {
+            _ = finished.wait(timeout: .now() + 10)
+            return
+        }
+        for _ in 0..<3 {
+            if finished.wait(timeout: .now()) == .success {
+                finished.signal()
+                return
+            }
+            _ = malloc_counter_tgkill(Int32(state[.tid]), SIGTERM)
+            if finished.wait(timeout: .now() + 10) == .success {
+                finished.signal()
+                return
+            }
+        }
+        XCTFail("the reactor thread did not stop")
+    }
+
     func cString(_ s: String) -> UnsafeMutablePointer<CChar> { strdup(s)! }
 
     func testReactorLoopDoesNotAllocate() throws {
@@ -141,16 +174,9 @@ final class ReactorAllocationTests: XCTestCase {
         options.logDescriptor = FileDescriptor(rawValue: devNull)
 
         let job = ReactorJob(core, argvs, options)
-        let thread = Thread { job.run() }
-        thread.start()
+        Thread { job.run() }.start()
+        defer { stopReactor(job.finished, state) }
 
-        func waitFor(_ what: String, timeout: TimeInterval = 30, _ condition: () -> Bool) throws {
-            let end = Date().addingTimeInterval(timeout)
-            while !condition() {
-                if Date() > end { throw XCTSkip("timed out waiting for \(what)") }
-                usleep(1000)
-            }
-        }
         try waitFor("start") { state[.started] == 1 }
         let tid = Int32(state[.tid])
         // Warm-up signal (SIGWINCH: forwarded to the sleeping children, which
@@ -164,6 +190,7 @@ final class ReactorAllocationTests: XCTestCase {
         }
         XCTAssertEqual(malloc_counter_tgkill(tid, SIGTERM), 0)
         XCTAssertEqual(job.finished.wait(timeout: .now() + 60), .success)
+        job.finished.signal()  // stays "finished" for stopReactor
 
         let allocations = job.allocations
         print("allocation test: events=\(state[.events]) spawned=\(state[.spawned]) exited=\(state[.exited]) "
@@ -208,14 +235,8 @@ final class ReactorAllocationTests: XCTestCase {
 
         let job = ReactorJob(core, [UnsafePointer(table)], options)
         Thread { job.run() }.start()
+        defer { stopReactor(job.finished, state) }
 
-        func waitFor(_ what: String, timeout: TimeInterval = 60, _ condition: () -> Bool) throws {
-            let end = Date().addingTimeInterval(timeout)
-            while !condition() {
-                if Date() > end { throw XCTSkip("timed out waiting for \(what)") }
-                usleep(500)
-            }
-        }
         try waitFor("start") { state[.started] == 1 }
         let tid = Int32(state[.tid])
         // Warm-up: a run, its exit, an interval deadline and a signal.
@@ -229,6 +250,7 @@ final class ReactorAllocationTests: XCTestCase {
         }
         XCTAssertEqual(malloc_counter_tgkill(tid, SIGTERM), 0)
         XCTAssertEqual(job.finished.wait(timeout: .now() + 30), .success)
+        job.finished.signal()  // stays "finished" for stopReactor
 
         let allocations = job.allocations
         print("cron allocation test: events=\(state[.events]) runs=\(state[.spawned]) exits=\(state[.exited]) "

@@ -118,6 +118,7 @@ final class RunningProcess {
     var isRunning: Bool { process.isRunning }
 
     func signal(_ signo: Int32) {
+        guard pid > 1 else { return XCTFail("no pid to signal") }
         kill(pid, signo)
     }
 
@@ -179,9 +180,11 @@ func descendants(of pid: Int32) -> [Int32] {
 }
 
 func killTree(_ pid: Int32) {
+    // kill(0) or kill(-1) would hit the test runner's own group or everything.
+    guard pid > 1 else { return }
     let all = descendants(of: pid)
     kill(pid, SIGKILL)
-    for d in all { kill(d, SIGKILL) }
+    for d in all where d > 1 { kill(d, SIGKILL) }
 }
 
 /// Whether a process with this pid exists (zombies count).
