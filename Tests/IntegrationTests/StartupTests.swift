@@ -32,6 +32,9 @@ final class StartupTests: XCTestCase {
         let p = try startDinit(["-d", "0.1", "--", ":wait:sh", "-c", "sleep 0.3; echo x > \(f)",
                                 "--", "sh", "-c", "if test -f \(f); then echo seen; fi; exec sleep 5"])
         XCTAssertTrue(p.waitForStderr("Started", count: 2))
+        // The daemon's check runs after its start is logged: wait for its
+        // answer before stopping it (it says nothing if the file is missing).
+        _ = p.waitForStdout("seen", count: 1, timeout: 2)
         p.signal(SIGTERM)
         let r = p.wait()
         XCTAssertEqual(r.stdout, "seen\n", r.summary)
