@@ -14,6 +14,12 @@ import XCTest
 final class ReactorAllocationTests: XCTestCase {
     var kept: [UInt8] = []
 
+    override func setUpWithError() throws {
+        if malloc_counter_available() == 0 {
+            throw XCTSkip("the malloc counter is not installed under AddressSanitizer")
+        }
+    }
+
     /// Wraps a core: starts counting allocations on the reactor thread once
     /// every kind of event has been seen once, and records what happened.
     struct CountingCore<Inner: SupervisorCore>: SupervisorCore {

@@ -5,6 +5,8 @@
 /* Test-only: counts heap allocations (malloc, calloc, realloc, aligned_alloc,
  * memalign, posix_memalign) made by the calling thread while counting is on
  * for it. */
+/* 0 when the counter is not installed (under AddressSanitizer). */
+int malloc_counter_available(void);
 void malloc_counter_start(void);
 uint64_t malloc_counter_stop(void);
 uint64_t malloc_counter_value(void);
