@@ -176,12 +176,13 @@ public struct Reactor<Core: SupervisorCore> {
     /// reaped, through their pidfds: waitid(P_ALL) would take other
     /// threads' children too.
     mutating func reapAll() {
-        if options.sweepStoppedGroups {
-            for i in sweep.indices where sweep[i] { reapTracked(i) }
-        }
         guard options.collectsOrphans else {
             for i in pidfds.indices where pidfds[i] >= 0 { reapTracked(i) }
             return
+        }
+        // A group to sweep must be swept before P_ALL reaps its leader.
+        if options.sweepStoppedGroups {
+            for i in sweep.indices where sweep[i] { reapTracked(i) }
         }
         while let reaped = try? Processes.reapAny() {
             for i in pids.indices where pidfds[i] >= 0 && pids[i] == reaped.pid {

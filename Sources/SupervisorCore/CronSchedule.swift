@@ -79,7 +79,7 @@ public struct CronSchedule: SupervisorCore {
                 stopKilled = true
                 log(.killing(child: 0, pid: pid), &actions)
                 actions.append(.signal(child: 0, signal: SignalNumber.kill, group: true))
-                actions.append(.armDeadline(now + max(killTimeout, KillGrace.minimum)))
+                actions.append(.armDeadline(now + KillGrace.after(killTimeout)))
             case .stopping:
                 log(.abandoned(child: 0, pid: pid), &actions)
                 exit(0, &actions)
@@ -125,7 +125,7 @@ public struct CronSchedule: SupervisorCore {
             stopKilled = true
             log(.killing(child: 0, pid: pid), &actions)
             actions.append(.signal(child: 0, signal: SignalNumber.kill, group: true))
-            actions.append(.armDeadline(now + max(killTimeout, KillGrace.minimum)))
+            actions.append(.armDeadline(now + KillGrace.after(killTimeout)))
         default:
             break
         }

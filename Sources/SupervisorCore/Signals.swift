@@ -28,4 +28,9 @@ public enum KillGrace {
     /// The least time allowed for a SIGKILLed process to be reaped before it
     /// is given up on (uninterruptible sleep), whatever the kill timeout.
     public static let minimum: Nanoseconds = 1_000_000_000
+
+    /// The wait after SIGKILL for a given kill timeout.
+    public static func after(_ killTimeout: Nanoseconds) -> Nanoseconds {
+        max(killTimeout, minimum)
+    }
 }

@@ -94,7 +94,7 @@ public struct Supervisor: SupervisorCore {
     /// How long to wait for a process to die after SIGKILL before giving up
     /// on it: the kill timeout, but at least a second, so that `-k 0` does not
     /// give up on a child that is merely still being torn down.
-    public var killGrace: Nanoseconds { max(killTimeout, KillGrace.minimum) }
+    public var killGrace: Nanoseconds { KillGrace.after(killTimeout) }
 
     /// A second shutdown signal kills every child at once: a log line and a
     /// signal each, plus a few fixed actions.
