@@ -76,8 +76,11 @@ SWIFTFLAGS := -target $(SWIFT_TARGET) \
   -I Sources/CLinuxSys -I $(B) -sdk $(CURDIR)/$(B)/sysroot $(REPRO)
 CFLAGS := --target=$(MUSL_TRIPLE) -nostdlibinc -isystem $(MUSL_INC) \
   -Os -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)=.
+# -z norelro: a static musl binary has no dynamic loader to make the RELRO
+# pages read-only (they stay writable anyway), and the separate RW segment
+# it needs costs three resident pages.
 LDFLAGS := -m $(LLD_EMULATION) -static --gc-sections -s --build-id=none \
-  -z max-page-size=$(MAX_PAGE_SIZE) -z noexecstack
+  -z max-page-size=$(MAX_PAGE_SIZE) -z noexecstack -z norelro
 
 LIBS := LinuxSys SupervisorCore Reactor
 src = $(sort $(wildcard Sources/$(1)/*.swift))
@@ -90,12 +93,12 @@ $(SYSROOT):
 	@mkdir -p $(dir $@)
 	ln -sfn $(MUSL_INC) $@
 
-$(B)/LinuxSys.o: $(call src,LinuxSys) Sources/CLinuxSys/clinuxsys.h | $(SYSROOT)
+$(B)/LinuxSys.o: $(call src,LinuxSys) Sources/CLinuxSys/clinuxsys.h Makefile | $(SYSROOT)
 	@rm -f $@
 	$(SWIFTC) $(SWIFTFLAGS) -module-name LinuxSys -emit-module -emit-module-path $(B)/LinuxSys.swiftmodule \
 	  -c $(call src,LinuxSys) -o $@
 
-$(B)/SupervisorCore.o: $(call src,SupervisorCore) | $(SYSROOT)
+$(B)/SupervisorCore.o: $(call src,SupervisorCore) Makefile | $(SYSROOT)
 	@rm -f $@
 	$(SWIFTC) $(SWIFTFLAGS) -module-name SupervisorCore -emit-module -emit-module-path $(B)/SupervisorCore.swiftmodule \
 	  -c $(call src,SupervisorCore) -o $@
@@ -109,13 +112,14 @@ $(B)/%.main.o: $(B)/Reactor.o Sources/%/*.swift
 	@rm -f $@
 	$(SWIFTC) $(SWIFTFLAGS) -module-name $* -c $(call src,$*) -o $@
 
-$(B)/stubs.o: Embedded/stubs.c | $(SYSROOT)
+$(B)/stubs.o: Embedded/stubs.c Makefile | $(SYSROOT)
 	$(CLANG) $(CFLAGS) -c $< -o $@
 
-# musl's static start files around the objects, then its libc.
-$(OUT)/%: $(B)/%.main.o $(patsubst %,$(B)/%.o,$(LIBS)) $(B)/stubs.o
+# musl's static start files around the objects, then its libc. (Everything
+# depends on the Makefile: a changed flag rebuilds.)
+$(OUT)/%: $(B)/%.main.o $(patsubst %,$(B)/%.o,$(LIBS)) $(B)/stubs.o Makefile
 	@mkdir -p $(OUT)
-	$(LLD) $(LDFLAGS) -o $@ $(MUSL_LIB)/crt1.o $(MUSL_LIB)/crti.o $^ $(MUSL_LIB)/libc.a $(MUSL_LIB)/crtn.o
+	$(LLD) $(LDFLAGS) -o $@ $(MUSL_LIB)/crt1.o $(MUSL_LIB)/crti.o $(filter %.o,$^) $(MUSL_LIB)/libc.a $(MUSL_LIB)/crtn.o
 
 # Release files: both architectures under both spellings (uname -m's and
 # Docker's TARGETARCH), as plain copies so that every file downloads and
