@@ -167,6 +167,8 @@ final class ChildEnvironmentTests: XCTestCase {
     /// Strictly every disposition at default, signals 32 and 33 included
     /// (the spec: "SigIgn all zeros").
     func testSignalIgnoredSetStrictlyEmpty() throws {
+        try Emulation.skipIfEmulated("qemu keeps some host signals for itself (32 here, inherited ignored from the test runner) " +
+            "and maps the guest's signals onto others, so the child inherits qemu's host SigIgn, which dinit cannot reset")
         let r = try runDinit(["--", ":wait:cat", "/proc/self/status"])
         XCTAssertEqual(r.status, 0, r.summary)
         let dinitIgn = Self.sigFields(readFile("/proc/self/status"))["SigIgn"] ?? 0

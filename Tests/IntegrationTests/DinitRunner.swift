@@ -29,6 +29,45 @@ enum DinitBinary {
     }()
 }
 
+/// Whether DINIT_BIN and DCROND_BIN run under a user-mode emulator
+/// (`DINIT_UNDER_QEMU=1`, set by CI for the aarch64 binaries under
+/// qemu-user on x86_64). The emulated process has the PID of the program,
+/// but the emulator's name (comm, exe), and qemu owns the host's signal
+/// handling: it keeps host signals for itself, turns a fault signal sent
+/// with kill(2) into a fault of its own, and what a child inherits as
+/// blocked or ignored is qemu's host state, not dinit's. Tests that depend
+/// on those call `Emulation.skipIfEmulated` with the reason; everything else
+/// runs unchanged. Tests find dinit by PID, never by process name.
+enum Emulation {
+    static let active = ProcessInfo.processInfo.environment["DINIT_UNDER_QEMU"] == "1"
+
+    static func skipIfEmulated(_ reason: String) throws {
+        if active {
+            throw XCTSkip("under qemu-user (DINIT_UNDER_QEMU=1): \(reason); only real hardware can show this")
+        }
+    }
+}
+
+/// Children of `pid`, from /proc/<pid>/task/*/children.
+func children(of pid: Int32) -> [Int32] {
+    var result: [Int32] = []
+    for t in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/children", encoding: .utf8) else { continue }
+        result += s.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+    return result
+}
+
+/// dinit's PID when a launcher that forks exactly one child runs it
+/// (`unshare --fork`, `strace`, tests-hardening/subreaper_wrapper.py): the
+/// launcher's only child. Found by PID, not by name: under an emulator the
+/// process is named after the emulator, and a wrapper script that execs
+/// dinit keeps its PID. nil if the launcher has no single child.
+func launchedDinit(by launcher: Int32) -> Int32? {
+    let c = children(of: launcher)
+    return c.count == 1 ? c[0] : nil
+}
+
 /// Thread-safe growing byte buffer fed by a reader thread.
 final class OutputBuffer: @unchecked Sendable {
     private let lock = NSLock()
