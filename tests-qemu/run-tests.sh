@@ -113,7 +113,11 @@ check "dcrond -V prints 'dcrond <version>'" grep -qE '^dcrond [0-9]+\.[0-9]+' "$
 q "$dinit" --help
 check "dinit --help exits 0 (got $rc)" test "$rc" -eq 0
 check "dinit --help: the usage line" grep -q '^Usage: dinit .* -- command -- command' "$tmp/out"
-check "dinit --help: every option" eval 'for o in -q -g -j -d -k -h -V; do grep -q -- "^  $o" "$tmp/out" || exit 1; done'
+every_option() {
+    local o
+    for o in -q -g -j -d -k -h -V; do grep -q -- "^  $o" "$tmp/out" || return 1; done
+}
+check "dinit --help: every option" every_option
 q "$dcrond" --help
 check "dcrond --help: the usage line" grep -q '^Usage: dcrond .* -i interval' "$tmp/out"
 q "$dinit" -d x -- true
