@@ -11,15 +11,15 @@ import Glibc
 // SwiftPM-built ones next to the test bundle). Numbers worth knowing (times,
 // RSS, descriptor counts) are printed with a "hardening:" prefix.
 //
-// Helper scripts (Python stdlib only) live in tests-hardening/ at the top of
+// Helper scripts (Python stdlib only) live in Tests/Hardening/ at the top of
 // the package: orphan_burst.py and subreaper_wrapper.py.
 
 // MARK: - Private helpers (prefixed hr, so they never meet another file's)
 
-/// tests-hardening/ next to Tests/ (found from this source file's path).
+/// Tests/Hardening/ next to Tests/ (found from this source file's path).
 private let hrScriptDir: String = {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("tests-hardening").path
+        .deletingLastPathComponent().appendingPathComponent("Tests/Hardening").path
 }()
 
 private let hrDcrondPath: String = {

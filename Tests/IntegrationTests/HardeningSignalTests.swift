@@ -577,12 +577,12 @@ final class HardeningSignalTests: XCTestCase {
 
     // MARK: - 6. Interactive use through a pseudo-terminal
 
-    /// tests-hardening/pty_interactive.py: a shell as last command reads the
+    /// Tests/Hardening/pty_interactive.py: a shell as last command reads the
     /// terminal, Ctrl-C reaches it and not dinit, `exit` ends the run.
     func testInteractiveShellThroughPTY() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tests-hardening/pty_interactive.py").path
+            .appendingPathComponent("Tests/Hardening/pty_interactive.py").path
         XCTAssertTrue(FileManager.default.fileExists(atPath: script), script)
         let r = try runProgram(hsPython == "python3" ? "/usr/bin/env" : hsPython,
                                (hsPython == "python3" ? ["python3"] : []) + [script, DinitBinary.path], timeout: 45)
