@@ -24,7 +24,7 @@
 # 200; no SIGKILL was needed and nothing of the container is left; dinit's
 # exit status is the one README.md gives. Prints the start and stop timings.
 #
-# Needs root, runc, nginx, php8.2-fpm, curl, util-linux (nsenter), python3.
+# Needs root, runc, nginx, php8.2-fpm, curl, util-linux (nsenter), procps, python3.
 # Ends with "N passed, M failed" and exits nonzero if anything failed.
 set -uo pipefail
 
@@ -66,9 +66,9 @@ if [ "$(id -u)" -ne 0 ]; then
     say "test-runc.sh: must run as root (runc)"
     failed=1; finish
 fi
-for tool in runc nsenter curl python3 nginx php-fpm8.2; do
+for tool in runc nsenter ps curl python3 nginx php-fpm8.2; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        say "test-runc.sh: $tool not found (apt-get install -y runc util-linux curl nginx php8.2-fpm)"
+        say "test-runc.sh: $tool not found (apt-get install -y runc util-linux procps curl nginx php8.2-fpm)"
         failed=1; finish
     fi
 done
@@ -235,8 +235,34 @@ request() {
     nsenter -t "$initpid" -n curl -s -o "$2" -w '%{http_code}' --max-time 10 \
         "http://127.0.0.1:$port$1" 2>/dev/null
 }
+# first_answer: GET / as soon as nginx accepts a connection (tried every
+# 2 ms from inside the container's network namespace), so that the first
+# answer nginx gives is the one checked; sets $code.
 first_answer() {
-    code=$(request / "$tmp/index.out")
+    code=$(nsenter -t "$initpid" -n python3 - "$port" "$tmp/index.out" <<'EOF'
+import socket, sys, time
+port, out = int(sys.argv[1]), sys.argv[2]
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    try:
+        s = socket.create_connection(('127.0.0.1', port), timeout=10)
+    except OSError:
+        time.sleep(0.002)
+        continue
+    s.sendall(b'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n')
+    data = b''
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b'\r\n\r\n')
+    open(out, 'wb').write(body)
+    print(head.split()[1].decode() if head.startswith(b'HTTP/') else '000')
+    sys.exit(0)
+print('000')
+EOF
+)
     [ "$code" != 000 ]
 }
 has() { grep -qF -- "$2" "$bdir/$1"; }
@@ -269,7 +295,7 @@ if ! started; then
 fi
 pidns=$(readlink "/proc/$initpid/ns/pid" | tr -dc 0-9)
 code=000
-check "the page answers (GET /)" wait_for 20 first_answer
+check "the page answers (GET /)" first_answer
 t_page=$(now)
 start_secs=$(elapsed "$t0" "$t_page")
 check "the first answer is a 200, never a 502 (got $code)" test "$code" = 200
