@@ -351,7 +351,7 @@ t_end=$(now)
 rpid=
 wait "$curlpid"
 curlpid=
-t_curl=$(cat "$tmp/slow.done")
+t_curl=$(cat "$tmp/slow.done" 2>/dev/null || now)
 stop_secs=$(elapsed "$t_term" "$t_end")
 req_secs=$(elapsed "$t_req" "$t_curl")
 
