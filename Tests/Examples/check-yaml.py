@@ -12,7 +12,7 @@ and a container of the php-nginx image must run the same commands as
 examples/php-nginx/Dockerfile's CMD (only dinit's options may differ), so the
 manifest cannot drift from the image that is tested.
 
-    python3 examples/check-yaml.py        # prints what it checked; exit 1 on a problem
+    python3 Tests/Examples/check-yaml.py        # prints what it checked; exit 1 on a problem
 """
 import json
 import os
@@ -21,7 +21,7 @@ import sys
 
 import yaml
 
-EXAMPLES = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'examples')
 DEFAULT_GRACE = 30  # Kubernetes' default terminationGracePeriodSeconds
 
 

@@ -4,9 +4,9 @@
 # (the runtime Docker uses), with this machine's Debian nginx and php-fpm
 # standing in for the image's. No Docker engine needed.
 #
-#   bash examples/php-nginx/test-runc.sh          # runs `make` first
-#   SKIP_BUILD=1 bash examples/php-nginx/test-runc.sh                 # out/ as is
-#   DINIT_BIN=... DCROND_BIN=... bash examples/php-nginx/test-runc.sh # other binaries
+#   bash Tests/Examples/php-nginx-runc.sh          # runs `make` first
+#   SKIP_BUILD=1 bash Tests/Examples/php-nginx-runc.sh                 # out/ as is
+#   DINIT_BIN=... DCROND_BIN=... bash Tests/Examples/php-nginx-runc.sh # other binaries
 #
 # The container's root filesystem is the image's layout rebuilt from the
 # host: /usr and /etc bind-mounted read-only (so /etc/nginx, /etc/php and
@@ -28,8 +28,9 @@
 # Ends with "N passed, M failed" and exits nonzero if anything failed.
 set -uo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+tests=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$tests/../.." && pwd)
+here=$repo/examples/php-nginx
 passed=0
 failed=0
 
@@ -63,12 +64,12 @@ wait_for() {
 # ---------------------------------------------------------------- prerequisites
 
 if [ "$(id -u)" -ne 0 ]; then
-    say "test-runc.sh: must run as root (runc)"
+    say "php-nginx-runc.sh: must run as root (runc)"
     failed=1; finish
 fi
 for tool in runc nsenter ps curl python3 nginx php-fpm8.2; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        say "test-runc.sh: $tool not found (apt-get install -y runc util-linux procps curl nginx php8.2-fpm)"
+        say "php-nginx-runc.sh: $tool not found (apt-get install -y runc util-linux procps curl nginx php8.2-fpm)"
         failed=1; finish
     fi
 done
@@ -80,7 +81,7 @@ else
     if [ -z "${SKIP_BUILD:-}" ]; then
         say "==== make"
         if ! make -C "$repo" >/dev/null; then
-            say "test-runc.sh: make failed"
+            say "php-nginx-runc.sh: make failed"
             failed=1; finish
         fi
     fi
@@ -88,7 +89,7 @@ else
     dcrond=$repo/out/dcrond
 fi
 for b in "$dinit" "$dcrond"; do
-    [ -x "$b" ] || { say "test-runc.sh: $b not found or not executable"; failed=1; finish; }
+    [ -x "$b" ] || { say "php-nginx-runc.sh: $b not found or not executable"; failed=1; finish; }
 done
 
 # ------------------------------------------------------------- the Dockerfile
