@@ -34,6 +34,10 @@ let package = Package(
         .target(name: "CMallocCounter"),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore"]),
         .testTarget(name: "AllocationTests", dependencies: ["Reactor", "CMallocCounter"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["dinit", "dcrond"]),
+        // Test-only: the process helpers every integration test uses (running
+        // a binary with its output captured, /proc, the signal recorder).
+        // Foundation and XCTest only; nothing of the project.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "IntegrationTests", dependencies: ["dinit", "dcrond", "TestSupport"]),
     ]
 )

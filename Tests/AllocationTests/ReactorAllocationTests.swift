@@ -151,7 +151,67 @@ final class ReactorAllocationTests: XCTestCase {
         XCTFail("the reactor thread did not stop")
     }
 
-    func cString(_ s: String) -> UnsafeMutablePointer<CChar> { strdup(s)! }
+    /// A NULL-terminated argv table for the reactor (it lives as long as
+    /// the test process, as the real one does).
+    func argvTable(_ words: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: words.count + 1)
+        for (k, w) in words.enumerated() { table[k] = strdup(w)! }
+        table[words.count] = nil
+        return UnsafePointer(table)
+    }
+
+    /// Runs `inner` in the real reactor on a thread of its own, counting
+    /// (log to /dev/null, no subreaper, no orphan collection); `drive` gets
+    /// the reactor thread's id once it has started. Then SIGTERM ends the
+    /// run, which must finish within `stopTimeout`; the job tells its exit
+    /// status and the allocations counted after warm-up.
+    func runCounted<Inner: SupervisorCore>(_ inner: Inner, _ argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>],
+                                           state: SharedState, sweepStoppedGroups: Bool = false,
+                                           stopTimeout: Double, _ drive: (Int32) throws -> Void) throws
+        -> ReactorJob<CountingCore<Inner>> {
+        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devNull) }
+        var options = ReactorOptions()
+        options.becomeSubreaper = false
+        options.collectsOrphans = false
+        if sweepStoppedGroups { options.sweepStoppedGroups = true }
+        options.logDescriptor = FileDescriptor(rawValue: devNull)
+
+        let job = ReactorJob(CountingCore(inner: inner, state: state), argvs, options)
+        Thread { job.run() }.start()
+        defer { stopReactor(job.finished, state) }
+
+        try waitFor("start") { state[.started] == 1 }
+        let tid = Int32(state[.tid])
+        try drive(tid)
+        XCTAssertEqual(malloc_counter_tgkill(tid, SIGTERM), 0)
+        XCTAssertEqual(job.finished.wait(timeout: .now() + stopTimeout), .success)
+        job.finished.signal()  // stays "finished" for stopReactor
+        return job
+    }
+
+    /// `count` SIGWINCHes to the reactor thread, each one seen by the core
+    /// before the next is sent (SIGWINCH: forwarded to the children, which
+    /// ignore it by default).
+    func sendSignals(_ count: Int, to tid: Int32, _ state: SharedState) throws {
+        for _ in 0..<count {
+            let before = state[.signals]
+            XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
+            try waitFor("signal") { state[.signals] > before }
+        }
+    }
+
+    /// None in a release build; a debug build allocates for reasons of its
+    /// own, so there a nonzero count only skips.
+    func assertNoAllocations(_ allocations: UInt64, _ message: String) throws {
+        #if DEBUG
+        if allocations != 0 {
+            throw XCTSkip("debug build allocated \(allocations) times; the zero-allocation check runs with -c release")
+        }
+        #else
+        XCTAssertEqual(allocations, 0, message)
+        #endif
+    }
 
     func testReactorLoopDoesNotAllocate() throws {
         let waits = 100, daemons = 100, signalsToSend = 300
@@ -161,42 +221,17 @@ final class ReactorAllocationTests: XCTestCase {
             // Alternate: :wait: true, then a daemon, so every daemon's
             // startup delay (1 ms) is a deadline expiry.
             let isWait = i % 2 == 0 && i / 2 < waits
-            let words = isWait ? ["/bin/true"] : ["/bin/sleep", "1000"]
-            let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: words.count + 1)
-            for (k, w) in words.enumerated() { table[k] = cString(w) }
-            table[words.count] = nil
-            argvs.append(UnsafePointer(table))
+            argvs.append(argvTable(isWait ? ["/bin/true"] : ["/bin/sleep", "1000"]))
             commands.append(SupervisedCommand(name: Array((isWait ? "true" : "sleep").utf8), isWait: isWait))
         }
         let state = SharedState()
-        let core = CountingCore(inner: Supervisor(commands: commands, startupDelay: 1_000_000,
-                                                  killTimeout: 2_000_000_000, quiet: 0),
-                                state: state)
-        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        defer { close(devNull) }
-        var options = ReactorOptions()
-        options.becomeSubreaper = false
-        options.collectsOrphans = false
-        options.logDescriptor = FileDescriptor(rawValue: devNull)
-
-        let job = ReactorJob(core, argvs, options)
-        Thread { job.run() }.start()
-        defer { stopReactor(job.finished, state) }
-
-        try waitFor("start") { state[.started] == 1 }
-        let tid = Int32(state[.tid])
-        // Warm-up signal (SIGWINCH: forwarded to the sleeping children, which
-        // ignore it by default).
-        XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
-        try waitFor("startup") { state[.spawned] == waits + daemons }
-        for _ in 0..<signalsToSend {
-            let before = state[.signals]
+        let supervisor = Supervisor(commands: commands, startupDelay: 1_000_000, killTimeout: 2_000_000_000, quiet: 0)
+        let job = try runCounted(supervisor, argvs, state: state, stopTimeout: 60) { tid in
+            // Warm-up signal.
             XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
-            try waitFor("signal") { state[.signals] > before }
+            try waitFor("startup") { state[.spawned] == waits + daemons }
+            try sendSignals(signalsToSend, to: tid, state)
         }
-        XCTAssertEqual(malloc_counter_tgkill(tid, SIGTERM), 0)
-        XCTAssertEqual(job.finished.wait(timeout: .now() + 60), .success)
-        job.finished.signal()  // stays "finished" for stopReactor
 
         let allocations = job.allocations
         print("allocation test: events=\(state[.events]) spawned=\(state[.spawned]) exited=\(state[.exited]) "
@@ -208,55 +243,24 @@ final class ReactorAllocationTests: XCTestCase {
         XCTAssertEqual(state[.signals], signalsToSend + 2)
         // Every daemon was stopped by SIGTERM: the exit status is 15.
         XCTAssertEqual(job.status, 15)
-        #if DEBUG
-        if allocations != 0 {
-            throw XCTSkip("debug build allocated \(allocations) times; the zero-allocation check runs with -c release")
-        }
-        #else
-        XCTAssertEqual(allocations, 0, "the reactor allocated after warm-up")
-        #endif
+        try assertNoAllocations(allocations, "the reactor allocated after warm-up")
     }
 
     /// dcrond's loop: one run after another (spawn, exit, interval deadline)
     /// and forwarded signals, through the real reactor and CronSchedule.
     func testCronLoopDoesNotAllocate() throws {
         let runsWanted = 300
-        let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 4)
-        table[0] = cString("/bin/sh")
-        table[1] = cString("-c")
-        table[2] = cString("exit 0")
-        table[3] = nil
         let state = SharedState()
-        let core = CountingCore(inner: CronSchedule(commandline: Array("exit 0".utf8), ignoresFailure: false,
-                                                    delay: 0, interval: 1_000_000, killTimeout: 2_000_000_000,
-                                                    quiet: 0),
-                                state: state)
-        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        defer { close(devNull) }
-        var options = ReactorOptions()
-        options.becomeSubreaper = false
-        options.collectsOrphans = false
-        options.sweepStoppedGroups = true
-        options.logDescriptor = FileDescriptor(rawValue: devNull)
-
-        let job = ReactorJob(core, [UnsafePointer(table)], options)
-        Thread { job.run() }.start()
-        defer { stopReactor(job.finished, state) }
-
-        try waitFor("start") { state[.started] == 1 }
-        let tid = Int32(state[.tid])
-        // Warm-up: a run, its exit, an interval deadline and a signal.
-        try waitFor("first runs") { state[.exited] >= 2 }
-        XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
-        try waitFor("runs") { state[.exited] >= runsWanted }
-        for _ in 0..<100 {
-            let before = state[.signals]
+        let schedule = CronSchedule(commandline: Array("exit 0".utf8), ignoresFailure: false,
+                                    delay: 0, interval: 1_000_000, killTimeout: 2_000_000_000, quiet: 0)
+        let job = try runCounted(schedule, [argvTable(["/bin/sh", "-c", "exit 0"])], state: state,
+                                 sweepStoppedGroups: true, stopTimeout: 30) { tid in
+            // Warm-up: a run, its exit, an interval deadline and a signal.
+            try waitFor("first runs") { state[.exited] >= 2 }
             XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
-            try waitFor("signal") { state[.signals] > before }
+            try waitFor("runs") { state[.exited] >= runsWanted }
+            try sendSignals(100, to: tid, state)
         }
-        XCTAssertEqual(malloc_counter_tgkill(tid, SIGTERM), 0)
-        XCTAssertEqual(job.finished.wait(timeout: .now() + 30), .success)
-        job.finished.signal()  // stays "finished" for stopReactor
 
         let allocations = job.allocations
         print("cron allocation test: events=\(state[.events]) runs=\(state[.spawned]) exits=\(state[.exited]) "
@@ -266,12 +270,6 @@ final class ReactorAllocationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(state[.deadlines], runsWanted - 1)
         // A signal is a clean stop.
         XCTAssertEqual(job.status, 0)
-        #if DEBUG
-        if allocations != 0 {
-            throw XCTSkip("debug build allocated \(allocations) times; the zero-allocation check runs with -c release")
-        }
-        #else
-        XCTAssertEqual(allocations, 0, "dcrond's loop allocated after warm-up")
-        #endif
+        try assertNoAllocations(allocations, "dcrond's loop allocated after warm-up")
     }
 }

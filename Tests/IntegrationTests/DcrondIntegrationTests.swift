@@ -6,150 +6,40 @@ import Glibc
 #endif
 
 // Black-box tests of the dcrond binary (and dcrond under dinit) with real
-// commands and wall-clock timestamps. Every helper here is private to this
-// file (prefixed `Dcrond`), so it cannot clash with the dinit test helpers.
+// commands and wall-clock timestamps, through TestSupport's helpers.
 
-/// `$<env>` if set, else `<name>` next to the test executable.
-private func dcrondLocateBinary(_ name: String, env: String) -> String {
-    if let v = ProcessInfo.processInfo.environment[env], !v.isEmpty { return v }
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    return dir.appendingPathComponent(name).path
+// The names this file's tests used before the helpers moved to TestSupport,
+// kept for tests written against them on other branches; new tests use the
+// TestSupport names (startDcrond, runDcrond, waitFor, lines, readFile, ...).
+private typealias DcrondProcess = RunningProcess
+private typealias DcrondResult = RunResult
+private var dcrondBinary: String { DcrondBinary.path }
+private var dcrondDinitBinary: String { DinitBinary.path }
+private extension RunningProcess {
+    var out: OutputBuffer { stdout }
+    var err: OutputBuffer { stderr }
 }
-
-private let dcrondBinary = dcrondLocateBinary("dcrond", env: "DCROND_BIN")
-private let dcrondDinitBinary = dcrondLocateBinary("dinit", env: "DINIT_BIN")
-
-/// Bytes collected from a pipe by a reader thread.
-private final class DcrondCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private var done = false
-
-    init(_ handle: FileHandle) {
-        Thread {
-            while true {
-                let d = handle.availableData
-                if d.isEmpty { break }
-                self.lock.lock(); self.data.append(d); self.lock.unlock()
-            }
-            self.lock.lock(); self.done = true; self.lock.unlock()
-        }.start()
-    }
-
-    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
-    var finished: Bool { lock.lock(); defer { lock.unlock() }; return done }
+private func dcrondStart(_ args: [String], stdin: Data? = nil) throws -> RunningProcess {
+    try startDcrond(args, stdin: stdin)
 }
-
-private struct DcrondResult {
-    var status: Int32
-    var signaled: Bool
-    var timedOut: Bool
-    var stdout: String
-    var stderr: String
-    var stderrLines: [String] { dcrondLines(stderr) }
-    var summary: String {
-        "status \(status)\(signaled ? " (signal)" : "")\(timedOut ? " TIMED OUT" : "")\n" +
-        "--- stdout ---\n\(stdout)--- stderr ---\n\(stderr)---"
-    }
+private func dcrondRun(_ args: [String], timeout: TimeInterval = 10,
+                       file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
+    try runDcrond(args, timeout: timeout, file: file, line: line)
 }
-
-/// A process under test with stdout and stderr captured separately.
-private final class DcrondProcess {
-    let process = Process()
-    let out: DcrondCapture
-    let err: DcrondCapture
-    let launched = Date()
-
-    init(_ executable: String, _ args: [String], stdin: Data? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = args
-        let o = Pipe(), e = Pipe()
-        process.standardOutput = o
-        process.standardError = e
-        if let stdin {
-            let p = Pipe()
-            process.standardInput = p
-            p.fileHandleForWriting.write(stdin)
-            try? p.fileHandleForWriting.close()
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        try process.run()
-        out = DcrondCapture(o.fileHandleForReading)
-        err = DcrondCapture(e.fileHandleForReading)
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-    func signal(_ signo: Int32) { kill(pid, signo) }
-
-    /// Waits for exit; after `timeout` SIGKILLs it and its descendants.
-    func wait(timeout: TimeInterval = 10) -> DcrondResult {
-        var timedOut = false
-        if !dcrondPoll(timeout: timeout, { !self.process.isRunning }) {
-            timedOut = true
-            for d in dcrondDescendants(of: pid) { kill(d, SIGKILL) }
-            kill(pid, SIGKILL)
-            dcrondPoll(timeout: 5) { !self.process.isRunning }
-        }
-        dcrondPoll(timeout: 2) { self.out.finished && self.err.finished }
-        return DcrondResult(status: process.terminationStatus,
-                            signaled: process.terminationReason == .uncaughtSignal,
-                            timedOut: timedOut, stdout: out.text, stderr: err.text)
-    }
-}
-
-/// Polls every 10 ms until `condition` holds or `timeout` passes.
 @discardableResult
-private func dcrondPoll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-    let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
+private func dcrondPoll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool { waitFor(timeout: timeout, condition) }
+private func dcrondLines(_ s: String) -> [String] { lines(s) }
+private func dcrondRead(_ path: String) -> String { readFile(path) }
+private func dcrondDescendants(of pid: Int32) -> [Int32] { descendants(of: pid) }
+private func dcrondIsAlive(_ pid: Int32) -> Bool { isLive(pid) }
+private func dcrondGroupMembers(_ pgid: Int32) -> [(pid: Int32, state: String)] {
+    processes(inGroup: pgid).map { ($0.pid, String($0.state)) }
 }
-
-private func dcrondLines(_ s: String) -> [String] {
-    s.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-}
-
-private func dcrondRead(_ path: String) -> String {
-    (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-}
+private func dcrondTempDir(_ test: XCTestCase) throws -> String { try makeTempDir(test) }
 
 /// Timestamps written by `date +%s.%N`, one a line.
 private func dcrondTimestamps(_ path: String) -> [Double] {
-    dcrondLines(dcrondRead(path)).compactMap(Double.init)
-}
-
-private func dcrondDescendants(of pid: Int32) -> [Int32] {
-    var result: [Int32] = []
-    var queue = [pid]
-    while let p = queue.popLast() {
-        for t in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p)/task")) ?? [] {
-            guard let s = try? String(contentsOfFile: "/proc/\(p)/task/\(t)/children", encoding: .utf8) else { continue }
-            for c in s.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
-                result.append(c)
-                queue.append(c)
-            }
-        }
-    }
-    return result
-}
-
-/// Processes (pid, state letter) whose process group is `pgid`, from /proc.
-private func dcrondGroupMembers(_ pgid: Int32) -> [(pid: Int32, state: String)] {
-    var found: [(Int32, String)] = []
-    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-        guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { continue }
-        // After "(comm)": state ppid pgrp ...
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 2, Int32(fields[2]) == pgid else { continue }
-        found.append((pid, String(fields[0])))
-    }
-    return found
+    lines(readFile(path)).compactMap(Double.init)
 }
 
 /// Live (not zombie) members of a process group. The test machine's PID 1
@@ -157,40 +47,15 @@ private func dcrondGroupMembers(_ pgid: Int32) -> [(pid: Int32, state: String)] 
 /// reaps them), so killed grandchildren may stay behind as zombies: dead, but
 /// still listed.
 private func dcrondLiveGroupMembers(_ pgid: Int32) -> [Int32] {
-    dcrondGroupMembers(pgid).filter { $0.state != "Z" && $0.state != "X" }.map(\.pid)
-}
-
-private func dcrondIsAlive(_ pid: Int32) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return false }
-    let state = stat[stat.index(after: close)...].split(separator: " ").first.map(String.init) ?? ""
-    return state != "Z" && state != "X"
+    processes(inGroup: pgid).filter { $0.state != "Z" && $0.state != "X" }.map(\.pid)
 }
 
 /// Pids in "dcrond: Started <pid> '...'" lines.
 private func dcrondStartedPids(_ stderr: String) -> [Int32] {
-    dcrondLines(stderr).compactMap { line -> Int32? in
+    lines(stderr).compactMap { line -> Int32? in
         guard line.hasPrefix("dcrond: Started ") else { return nil }
         return Int32(line.dropFirst("dcrond: Started ".count).prefix { $0.isNumber })
     }
-}
-
-private func dcrondTempDir(_ test: XCTestCase) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dcrond-integ-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
-}
-
-private func dcrondStart(_ args: [String], stdin: Data? = nil) throws -> DcrondProcess {
-    try DcrondProcess(dcrondBinary, args, stdin: stdin)
-}
-
-private func dcrondRun(_ args: [String], timeout: TimeInterval = 10,
-                       file: StaticString = #filePath, line: UInt = #line) throws -> DcrondResult {
-    let r = try dcrondStart(args).wait(timeout: timeout)
-    XCTAssertFalse(r.timedOut, "dcrond \(args) did not exit within \(timeout) s\n\(r.summary)", file: file, line: line)
-    return r
 }
 
 final class DcrondIntegrationTests: XCTestCase {
@@ -202,7 +67,7 @@ final class DcrondIntegrationTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: dcrondBinary) else { throw MissingBinary(path: dcrondBinary) }
+        guard FileManager.default.isExecutableFile(atPath: DcrondBinary.path) else { throw MissingBinary(path: DcrondBinary.path) }
     }
 
     // MARK: Schedule
@@ -210,10 +75,10 @@ final class DcrondIntegrationTests: XCTestCase {
     /// A run of 0.3 s and an interval of 0.3 s: starts are ~0.6 s apart, not
     /// 0.3 (the interval counts from the end of a run).
     func testIntervalCountsFromEndOfRun() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/starts"
-        let p = try dcrondStart(["-i", "0.3", "date +%s.%N >> \(f); sleep 0.3"])
-        let got4 = dcrondPoll(timeout: 8) { dcrondTimestamps(f).count >= 4 }
+        let p = try startDcrond(["-i", "0.3", "date +%s.%N >> \(f); sleep 0.3"])
+        let got4 = waitFor(timeout: 8) { dcrondTimestamps(f).count >= 4 }
         p.signal(SIGTERM)
         let r = p.wait()
         XCTAssertTrue(got4, "four runs expected\n\(r.summary)")
@@ -233,11 +98,11 @@ final class DcrondIntegrationTests: XCTestCase {
     }
 
     func testFirstRunAtOnceByDefault() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/starts"
         let t0 = Date().timeIntervalSince1970
-        let p = try dcrondStart(["-i", "30", "date +%s.%N >> \(f)"])
-        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondTimestamps(f).count >= 1 }, p.err.text)
+        let p = try startDcrond(["-i", "30", "date +%s.%N >> \(f)"])
+        XCTAssertTrue(waitFor(timeout: 5) { dcrondTimestamps(f).count >= 1 }, p.stderr.text)
         let first = dcrondTimestamps(f).first ?? 0
         XCTAssertLessThan(first - t0, 1.0, "no delay by default")
         p.signal(SIGTERM)
@@ -247,14 +112,14 @@ final class DcrondIntegrationTests: XCTestCase {
     }
 
     func testDelayBeforeFirstRun() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/starts"
         let t0 = Date().timeIntervalSince1970
-        let p = try dcrondStart(["-d", "0.8", "-i", "0.2", "date +%s.%N >> \(f)"])
+        let p = try startDcrond(["-d", "0.8", "-i", "0.2", "date +%s.%N >> \(f)"])
         usleep(400_000)
         XCTAssertEqual(dcrondTimestamps(f).count, 0, "nothing may run during the delay")
         XCTAssertTrue(p.isRunning)
-        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondTimestamps(f).count >= 2 }, p.err.text)
+        XCTAssertTrue(waitFor(timeout: 5) { dcrondTimestamps(f).count >= 2 }, p.stderr.text)
         p.signal(SIGTERM)
         let r = p.wait()
         XCTAssertEqual(r.status, 0, r.summary)
@@ -269,14 +134,14 @@ final class DcrondIntegrationTests: XCTestCase {
     // MARK: Failure
 
     func testFailingRunEndsDcrondWithItsStatus() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/count"
         // Two successful runs, then the third exits 7.
         let cmd = "echo run >> \(f); [ $(wc -l < \(f)) -lt 3 ] || exit 7"
-        let r = try dcrondRun(["-i", "0.1", cmd])
+        let r = try runDcrond(["-i", "0.1", cmd])
         XCTAssertEqual(r.status, 7, r.summary)
         XCTAssertFalse(r.signaled)
-        XCTAssertEqual(dcrondLines(dcrondRead(f)).count, 3, "no run after the failure\n\(r.summary)")
+        XCTAssertEqual(lines(readFile(f)).count, 3, "no run after the failure\n\(r.summary)")
         let pids = dcrondStartedPids(r.stderr)
         XCTAssertEqual(pids.count, 3, r.summary)
         XCTAssertEqual(Array(r.stderrLines.suffix(2)),
@@ -284,18 +149,18 @@ final class DcrondIntegrationTests: XCTestCase {
     }
 
     func testRunKilledBySignalEndsDcrondWithSignalNumber() throws {
-        let r = try dcrondRun(["-i", "0.1", "kill -USR1 $$"])
+        let r = try runDcrond(["-i", "0.1", "kill -USR1 $$"])
         XCTAssertEqual(r.status, 10, r.summary)
         XCTAssertTrue(r.stderr.contains(" exited with status 10\n"), r.summary)
         XCTAssertTrue(r.stderr.hasSuffix("dcrond: Exiting, status 10\n"), r.summary)
     }
 
     func testDashCommandlineKeepsGoing() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/ticks"
-        let p = try dcrondStart(["-i", "0.1", "--", "-echo tick >> \(f); false"])
-        let ok = dcrondPoll(timeout: 8) { dcrondLines(dcrondRead(f)).count >= 4 }
-        XCTAssertTrue(p.isRunning, "failures must not end dcrond\n\(p.err.text)")
+        let p = try startDcrond(["-i", "0.1", "--", "-echo tick >> \(f); false"])
+        let ok = waitFor(timeout: 8) { lines(readFile(f)).count >= 4 }
+        XCTAssertTrue(p.isRunning, "failures must not end dcrond\n\(p.stderr.text)")
         p.signal(SIGTERM)
         let r = p.wait()
         XCTAssertTrue(ok, r.summary)
@@ -309,8 +174,8 @@ final class DcrondIntegrationTests: XCTestCase {
     // MARK: Signals
 
     func testSIGTERMBetweenRunsExitsZeroQuickly() throws {
-        let p = try dcrondStart(["-i", "30", "true"])
-        XCTAssertTrue(dcrondPoll(timeout: 5) { p.err.text.contains("exited with status 0") }, p.err.text)
+        let p = try startDcrond(["-i", "30", "true"])
+        XCTAssertTrue(waitFor(timeout: 5) { p.stderr.text.contains("exited with status 0") }, p.stderr.text)
         let t0 = Date()
         p.signal(SIGTERM)
         let r = p.wait()
@@ -322,8 +187,8 @@ final class DcrondIntegrationTests: XCTestCase {
     }
 
     func testSIGINTDuringDelayExitsZero() throws {
-        let dir = try dcrondTempDir(self)
-        let p = try dcrondStart(["-d", "30", "-i", "1", "touch \(dir)/ran"])
+        let dir = try makeTempDir(self)
+        let p = try startDcrond(["-d", "30", "-i", "1", "touch \(dir)/ran"])
         usleep(300_000)
         p.signal(SIGINT)
         let r = p.wait(timeout: 5)
@@ -336,14 +201,14 @@ final class DcrondIntegrationTests: XCTestCase {
     /// whole process group gets it, dcrond exits 0, nothing of the group
     /// is left running.
     func testSIGTERMDuringRunStopsWholeGroup() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/pids"
         let cmd = "sleep 30 & echo $! >> \(f); sleep 30 & echo $! >> \(f); echo $$ >> \(f); wait"
-        let p = try dcrondStart(["-i", "30", cmd])
-        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondLines(dcrondRead(f)).count >= 3 }, p.err.text)
-        let recorded = dcrondLines(dcrondRead(f)).compactMap { Int32($0) }
-        let started = dcrondStartedPids(p.err.text)
-        XCTAssertEqual(started.count, 1, p.err.text)
+        let p = try startDcrond(["-i", "30", cmd])
+        XCTAssertTrue(waitFor(timeout: 5) { lines(readFile(f)).count >= 3 }, p.stderr.text)
+        let recorded = lines(readFile(f)).compactMap { Int32($0) }
+        let started = dcrondStartedPids(p.stderr.text)
+        XCTAssertEqual(started.count, 1, p.stderr.text)
         let pgid = started.first ?? -1
         XCTAssertEqual(recorded.last, pgid, "the run is the shell itself")
         let before = dcrondLiveGroupMembers(pgid)
@@ -357,26 +222,26 @@ final class DcrondIntegrationTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertEqual(Array(r.stderrLines.suffix(2)),
                        ["dcrond: Child \(pgid) exited with status 15", "dcrond: Exiting, status 0"], r.summary)
-        XCTAssertTrue(dcrondPoll(timeout: 3) { dcrondLiveGroupMembers(pgid).isEmpty },
-                      "left in group \(pgid): \(dcrondGroupMembers(pgid))")
-        for pid in recorded { XCTAssertFalse(dcrondIsAlive(pid), "pid \(pid) survived") }
+        XCTAssertTrue(waitFor(timeout: 3) { dcrondLiveGroupMembers(pgid).isEmpty },
+                      "left in group \(pgid): \(processes(inGroup: pgid))")
+        for pid in recorded { XCTAssertFalse(isLive(pid), "pid \(pid) survived") }
     }
 
     /// A run that ignores SIGTERM (and so do its children) is SIGKILLed,
     /// group and all, after -k.
     func testRunIgnoringTERMIsKilledAfterKillTimeout() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/pids"
         let cmd = "trap '' TERM; sleep 30 & echo $! >> \(f); echo $$ >> \(f); wait"
-        let p = try dcrondStart(["-k", "0.5", "-i", "30", cmd])
-        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondLines(dcrondRead(f)).count >= 2 }, p.err.text)
-        let recorded = dcrondLines(dcrondRead(f)).compactMap { Int32($0) }
+        let p = try startDcrond(["-k", "0.5", "-i", "30", cmd])
+        XCTAssertTrue(waitFor(timeout: 5) { lines(readFile(f)).count >= 2 }, p.stderr.text)
+        let recorded = lines(readFile(f)).compactMap { Int32($0) }
         let pgid = recorded.last ?? -1
         let t0 = Date()
         p.signal(SIGTERM)
         usleep(250_000)
         XCTAssertTrue(p.isRunning, "dcrond waits for the kill timeout")
-        XCTAssertTrue(recorded.allSatisfy(dcrondIsAlive), "the run ignores TERM")
+        XCTAssertTrue(recorded.allSatisfy(isLive), "the run ignores TERM")
         let r = p.wait()
         let took = Date().timeIntervalSince(t0)
         XCTAssertEqual(r.status, 0, r.summary)
@@ -387,15 +252,15 @@ final class DcrondIntegrationTests: XCTestCase {
             "dcrond: Child \(pgid) exited with status 9",
             "dcrond: Exiting, status 0",
         ], r.summary)
-        XCTAssertTrue(dcrondPoll(timeout: 3) { dcrondLiveGroupMembers(pgid).isEmpty },
-                      "left in group \(pgid): \(dcrondGroupMembers(pgid))")
+        XCTAssertTrue(waitFor(timeout: 3) { dcrondLiveGroupMembers(pgid).isEmpty },
+                      "left in group \(pgid): \(processes(inGroup: pgid))")
     }
 
     func testSecondTERMKillsAtOnce() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/ready"
-        let p = try dcrondStart(["-k", "30", "-i", "30", "trap '' TERM; echo $$ > \(f); sleep 30"])
-        XCTAssertTrue(dcrondPoll(timeout: 5) { !dcrondRead(f).isEmpty }, p.err.text)
+        let p = try startDcrond(["-k", "30", "-i", "30", "trap '' TERM; echo $$ > \(f); sleep 30"])
+        XCTAssertTrue(waitFor(timeout: 5) { !readFile(f).isEmpty }, p.stderr.text)
         p.signal(SIGTERM)
         usleep(200_000)
         XCTAssertTrue(p.isRunning)
@@ -410,15 +275,15 @@ final class DcrondIntegrationTests: XCTestCase {
     /// A signal other than TERM/INT/QUIT reaches the run's group without
     /// stopping anything; between runs it is dropped and dcrond lives on.
     func testOtherSignalForwardedDuringRunOnly() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/log"
         let cmd = "trap 'echo hup >> \(f); exit 0' HUP; echo ready >> \(f); while :; do sleep 0.05; done"
-        let p = try dcrondStart(["-i", "30", cmd])
-        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondRead(f).contains("ready") }, p.err.text)
+        let p = try startDcrond(["-i", "30", cmd])
+        XCTAssertTrue(waitFor(timeout: 5) { readFile(f).contains("ready") }, p.stderr.text)
         p.signal(SIGHUP)
-        XCTAssertTrue(dcrondPoll(timeout: 5) { p.err.text.contains("exited with status 0") },
-                      "the run got HUP and exited 0\n\(p.err.text)")
-        XCTAssertEqual(dcrondLines(dcrondRead(f)), ["ready", "hup"])
+        XCTAssertTrue(waitFor(timeout: 5) { p.stderr.text.contains("exited with status 0") },
+                      "the run got HUP and exited 0\n\(p.stderr.text)")
+        XCTAssertEqual(lines(readFile(f)), ["ready", "hup"])
         p.signal(SIGHUP)
         usleep(300_000)
         XCTAssertTrue(p.isRunning, "HUP between runs must not end dcrond")
@@ -432,7 +297,7 @@ final class DcrondIntegrationTests: XCTestCase {
     private static let chatty = "echo out-line; echo err-line >&2; exit 3"
 
     func testDefaultLogsInfoLines() throws {
-        let r = try dcrondRun(["-i", "1", Self.chatty])
+        let r = try runDcrond(["-i", "1", Self.chatty])
         XCTAssertEqual(r.status, 3, r.summary)
         XCTAssertEqual(r.stdout, "out-line\n", r.summary)
         let pid = dcrondStartedPids(r.stderr).first ?? -1
@@ -446,7 +311,7 @@ final class DcrondIntegrationTests: XCTestCase {
     }
 
     func testQuiet1ErrorsOnly() throws {
-        let r = try dcrondRun(["-q", "-i", "1", Self.chatty])
+        let r = try runDcrond(["-q", "-i", "1", Self.chatty])
         XCTAssertEqual(r.status, 3, r.summary)
         XCTAssertEqual(r.stdout, "out-line\n", r.summary)
         let l = r.stderrLines
@@ -456,9 +321,9 @@ final class DcrondIntegrationTests: XCTestCase {
         XCTAssertTrue(l.last?.hasSuffix(" exited with status 3") ?? false, r.summary)
 
         // A successful run says nothing at all with -q.
-        let dir = try dcrondTempDir(self)
-        let p = try dcrondStart(["-q", "-i", "30", "touch \(dir)/ran"])
-        XCTAssertTrue(dcrondPoll(timeout: 5) { FileManager.default.fileExists(atPath: "\(dir)/ran") })
+        let dir = try makeTempDir(self)
+        let p = try startDcrond(["-q", "-i", "30", "touch \(dir)/ran"])
+        XCTAssertTrue(waitFor(timeout: 5) { FileManager.default.fileExists(atPath: "\(dir)/ran") })
         usleep(100_000)
         p.signal(SIGTERM)
         let s = p.wait()
@@ -467,38 +332,38 @@ final class DcrondIntegrationTests: XCTestCase {
     }
 
     func testQuiet2NoDcrondOutput() throws {
-        let r = try dcrondRun(["-qq", "-i", "1", Self.chatty])
+        let r = try runDcrond(["-qq", "-i", "1", Self.chatty])
         XCTAssertEqual(r.status, 3, r.summary)
         XCTAssertEqual(r.stdout, "out-line\n", r.summary)
         XCTAssertEqual(r.stderr, "err-line\n", r.summary)
     }
 
     func testQuiet3SilencesCommand() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/fds"
         let cmd = "fds=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2); echo \"$fds\" > \(f); cat > \(dir)/in; " + Self.chatty
-        let p = try dcrondStart(["-qqq", "-i", "1", cmd], stdin: Data("from-stdin\n".utf8))
+        let p = try startDcrond(["-qqq", "-i", "1", cmd], stdin: Data("from-stdin\n".utf8))
         let r = p.wait()
         XCTAssertFalse(r.timedOut, r.summary)
         XCTAssertEqual(r.status, 3, r.summary)
         XCTAssertEqual(r.stdout, "", r.summary)
         XCTAssertEqual(r.stderr, "", r.summary)
-        XCTAssertEqual(dcrondLines(dcrondRead(f)), ["/dev/null", "/dev/null", "/dev/null"])
-        XCTAssertEqual(dcrondRead("\(dir)/in"), "", "stdin is /dev/null too")
+        XCTAssertEqual(lines(readFile(f)), ["/dev/null", "/dev/null", "/dev/null"])
+        XCTAssertEqual(readFile("\(dir)/in"), "", "stdin is /dev/null too")
     }
 
     func testWithoutQuietCommandInheritsStdin() throws {
-        let dir = try dcrondTempDir(self)
-        let p = try dcrondStart(["-qq", "-i", "1", "cat > \(dir)/in; exit 4"], stdin: Data("from-stdin\n".utf8))
+        let dir = try makeTempDir(self)
+        let p = try startDcrond(["-qq", "-i", "1", "cat > \(dir)/in; exit 4"], stdin: Data("from-stdin\n".utf8))
         let r = p.wait()
         XCTAssertEqual(r.status, 4, r.summary)
-        XCTAssertEqual(dcrondRead("\(dir)/in"), "from-stdin\n")
+        XCTAssertEqual(readFile("\(dir)/in"), "from-stdin\n")
     }
 
     // MARK: Bad input
 
     func testBadInputExits2WithOneLineAndRunsNothing() throws {
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let marker = "\(dir)/ran"
         let cmd = "touch \(marker)"
         let cases: [[String]] = [
@@ -523,29 +388,28 @@ final class DcrondIntegrationTests: XCTestCase {
             ["-i"],
         ]
         for args in cases {
-            let r = try dcrondRun(args, timeout: 5)
+            let r = try runDcrond(args, timeout: 5)
             XCTAssertEqual(r.status, 2, "\(args)\n\(r.summary)")
             XCTAssertEqual(r.stderrLines.count, 1, "\(args)\n\(r.summary)")
             XCTAssertTrue(r.stderr.hasPrefix("dcrond: "), "\(args)\n\(r.summary)")
             XCTAssertFalse(r.stderr.contains("Usage"), "\(args)\n\(r.summary)")
             XCTAssertEqual(r.stdout, "", "\(args)\n\(r.summary)")
         }
-        usleep(100_000)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "nothing may run on bad input")
+        assertNeverCreated(marker, "nothing may run on bad input")
     }
 
     func testBadInputMessagesNameTheProblem() throws {
-        XCTAssertEqual(try dcrondRun(["true"]).stderr,
+        XCTAssertEqual(try runDcrond(["true"]).stderr,
                        "dcrond: missing -i interval (seconds between runs, greater than 0)\n")
-        XCTAssertEqual(try dcrondRun(["-i", "0", "true"]).stderr,
+        XCTAssertEqual(try runDcrond(["-i", "0", "true"]).stderr,
                        "dcrond: the interval must be greater than 0, not '0'\n")
-        XCTAssertTrue(try dcrondRun(["-i", "nan", "true"]).stderr.contains("'nan'"))
-        XCTAssertEqual(try dcrondRun(["-y", "-i", "1", "true"]).stderr, "dcrond: unknown option '-y'\n")
-        XCTAssertTrue(try dcrondRun(["-i", "1", "echo", "hi"]).stderr.contains("'hi'"))
+        XCTAssertTrue(try runDcrond(["-i", "nan", "true"]).stderr.contains("'nan'"))
+        XCTAssertEqual(try runDcrond(["-y", "-i", "1", "true"]).stderr, "dcrond: unknown option '-y'\n")
+        XCTAssertTrue(try runDcrond(["-i", "1", "echo", "hi"]).stderr.contains("'hi'"))
     }
 
     func testNoArgumentsPrintsUsageExit2() throws {
-        let r = try dcrondRun([])
+        let r = try runDcrond([])
         XCTAssertEqual(r.status, 2, r.summary)
         XCTAssertEqual(r.stdout, "", r.summary)
         XCTAssertTrue(r.stderr.hasPrefix("Usage: dcrond "), r.summary)
@@ -556,28 +420,28 @@ final class DcrondIntegrationTests: XCTestCase {
 
     func testHelpOnStdoutExit0() throws {
         for flag in ["-h", "--help"] {
-            let r = try dcrondRun([flag])
+            let r = try runDcrond([flag])
             XCTAssertEqual(r.status, 0, r.summary)
             XCTAssertEqual(r.stderr, "", r.summary)
             XCTAssertTrue(r.stdout.hasPrefix("Usage: dcrond "), r.summary)
             XCTAssertTrue(r.stdout.contains("  -i interval"), r.summary)
         }
-        let none = try dcrondRun([])
-        XCTAssertEqual(try dcrondRun(["-h"]).stdout, none.stderr, "the same usage text")
+        let none = try runDcrond([])
+        XCTAssertEqual(try runDcrond(["-h"]).stdout, none.stderr, "the same usage text")
     }
 
     func testVersion() throws {
-        let r = try dcrondRun(["-V"])
+        let r = try runDcrond(["-V"])
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(r.stdout.hasPrefix("dcrond "), r.summary)
-        XCTAssertEqual(dcrondLines(r.stdout).count, 1, r.summary)
+        XCTAssertEqual(lines(r.stdout).count, 1, r.summary)
     }
 
     // MARK: Under dinit
 
     private func requireDinit() throws {
-        guard FileManager.default.isExecutableFile(atPath: dcrondDinitBinary) else {
-            throw MissingBinary(path: dcrondDinitBinary)
+        guard FileManager.default.isExecutableFile(atPath: DinitBinary.path) else {
+            throw MissingBinary(path: DinitBinary.path)
         }
     }
 
@@ -585,43 +449,43 @@ final class DcrondIntegrationTests: XCTestCase {
     /// no `--` before dcrond's command line.
     func testUnderDinitTicksAndStopsCleanly() throws {
         try requireDinit()
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/ticks"
-        let p = try DcrondProcess(dcrondDinitBinary, ["-d", "0.1", "--", "sleep", "30",
-                                                      "--", dcrondBinary, "-i", "0.2", "echo tick >> \(f)"])
-        let ticked = dcrondPoll(timeout: 8) { dcrondLines(dcrondRead(f)).count >= 3 }
-        XCTAssertTrue(p.isRunning, p.err.text)
-        let tree = dcrondDescendants(of: p.pid)
+        let p = try RunningProcess(DinitBinary.path, ["-d", "0.1", "--", "sleep", "30",
+                                                      "--", DcrondBinary.path, "-i", "0.2", "echo tick >> \(f)"])
+        let ticked = waitFor(timeout: 8) { lines(readFile(f)).count >= 3 }
+        XCTAssertTrue(p.isRunning, p.stderr.text)
+        let tree = descendants(of: p.pid)
         p.signal(SIGTERM)
         let r = p.wait(timeout: 10)
         XCTAssertTrue(ticked, r.summary)
         XCTAssertFalse(r.timedOut, r.summary)
-        XCTAssertTrue(dcrondLines(dcrondRead(f)).allSatisfy { $0 == "tick" })
+        XCTAssertTrue(lines(readFile(f)).allSatisfy { $0 == "tick" })
         // dcrond is stopped first and exits 0 (a clean stop); then sleep,
         // killed by SIGTERM, gives dinit its status 15.
         let stopped = r.stderrLines.filter { $0.hasPrefix("dinit: Stopped child ") }
         XCTAssertEqual(stopped.count, 2, r.summary)
-        XCTAssertTrue(stopped.first?.hasSuffix("'\(dcrondBinary)', exited with status 0") ?? false, r.summary)
+        XCTAssertTrue(stopped.first?.hasSuffix("'\(DcrondBinary.path)', exited with status 0") ?? false, r.summary)
         XCTAssertTrue(stopped.last?.hasSuffix("'sleep', exited with status 15") ?? false, r.summary)
         XCTAssertTrue(r.stderrLines.contains("dcrond: Exiting, status 0"), r.summary)
         XCTAssertEqual(r.stderrLines.last, "dinit: Exiting, status 15", r.summary)
         XCTAssertEqual(r.status, 15, r.summary)
         XCTAssertGreaterThanOrEqual(tree.count, 2, "sleep and dcrond ran under dinit")
-        for pid in tree { XCTAssertFalse(dcrondIsAlive(pid), "pid \(pid) survived dinit") }
-        let n = dcrondLines(dcrondRead(f)).count
+        for pid in tree { XCTAssertFalse(isLive(pid), "pid \(pid) survived dinit") }
+        let n = lines(readFile(f)).count
         usleep(500_000)
-        XCTAssertEqual(dcrondLines(dcrondRead(f)).count, n, "no tick after the stop")
+        XCTAssertEqual(lines(readFile(f)).count, n, "no tick after the stop")
     }
 
     /// `\--` under dinit reaches dcrond as `--`, so a dash command line works:
     /// its failures are ignored and the runs go on until TERM.
     func testUnderDinitEscapedDashDashKeepsRunning() throws {
         try requireDinit()
-        let dir = try dcrondTempDir(self)
+        let dir = try makeTempDir(self)
         let f = "\(dir)/ticks"
-        let p = try DcrondProcess(dcrondDinitBinary, ["--", dcrondBinary, "-i", "0.2", "\\--", "-echo tick >> \(f); false"])
-        let ticked = dcrondPoll(timeout: 8) { dcrondLines(dcrondRead(f)).count >= 3 }
-        XCTAssertTrue(p.isRunning, "dcrond must keep running despite failing runs\n\(p.err.text)")
+        let p = try RunningProcess(DinitBinary.path, ["--", DcrondBinary.path, "-i", "0.2", "\\--", "-echo tick >> \(f); false"])
+        let ticked = waitFor(timeout: 8) { lines(readFile(f)).count >= 3 }
+        XCTAssertTrue(p.isRunning, "dcrond must keep running despite failing runs\n\(p.stderr.text)")
         p.signal(SIGTERM)
         let r = p.wait(timeout: 10)
         XCTAssertTrue(ticked, r.summary)

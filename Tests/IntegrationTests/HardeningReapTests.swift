@@ -11,139 +11,34 @@ import Glibc
 // SwiftPM-built ones next to the test bundle). Numbers worth knowing (times,
 // RSS, descriptor counts) are printed with a "hardening:" prefix.
 //
-// Helper scripts (Python stdlib only) live in tests-hardening/ at the top of
+// Helper scripts (Python stdlib only) live in Tests/Hardening/ at the top of
 // the package: orphan_burst.py and subreaper_wrapper.py.
 
-// MARK: - Private helpers (prefixed hr, so they never meet another file's)
+// MARK: - Private helpers (the /proc ones are TestSupport's)
 
-/// tests-hardening/ next to Tests/ (found from this source file's path).
-private let hrScriptDir: String = {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("tests-hardening").path
-}()
-
-private let hrDcrondPath: String = {
-    if let env = ProcessInfo.processInfo.environment["DCROND_BIN"], !env.isEmpty { return env }
-    return URL(fileURLWithPath: DinitBinary.path).deletingLastPathComponent().appendingPathComponent("dcrond").path
-}()
-
-/// Reads a (proc) file with plain read(2): cheap enough to scan /proc often.
-private func hrRead(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0 { return nil }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { break }
-        out.append(contentsOf: buf[0..<n])
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-private struct HRProc {
-    var pid: Int32
-    var state: Character
-    var ppid: Int32
-    var comm: String
-}
-
-/// /proc/PID/stat: state and parent (as seen from our PID namespace).
-private func hrStat(_ pid: Int32) -> HRProc? {
-    guard let s = hrRead("/proc/\(pid)/stat"),
-          let lp = s.firstIndex(of: "("), let rp = s.lastIndex(of: ")") else { return nil }
-    let comm = String(s[s.index(after: lp)..<rp])
-    let rest = s[s.index(after: rp)...].split(separator: " ")
-    guard rest.count >= 2, let st = rest[0].first, let ppid = Int32(rest[1]) else { return nil }
-    return HRProc(pid: pid, state: st, ppid: ppid, comm: comm)
-}
-
-/// Every process in /proc.
-private func hrAllProcesses() -> [HRProc] {
-    guard let d = opendir("/proc") else { return [] }
-    defer { closedir(d) }
-    var result: [HRProc] = []
-    while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        guard let pid = Int32(name), let p = hrStat(pid) else { continue }
-        result.append(p)
-    }
-    return result
-}
-
-/// Zombies whose parent is `parent`: a full scan of /proc.
-private func hrZombies(parent: Int32) -> [Int32] {
-    hrAllProcesses().filter { $0.ppid == parent && $0.state == "Z" }.map(\.pid)
-}
-
-/// Children of `pid` (zombies included), from /proc/PID/task/*/children.
-private func hrChildren(of pid: Int32) -> [Int32] {
-    var result: [Int32] = []
-    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-    for t in tasks {
-        guard let s = hrRead("/proc/\(pid)/task/\(t)/children") else { continue }
-        result += s.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
-    }
-    return result
-}
-
-/// A field of /proc/PID/status in kB (VmRSS, ...).
-private func hrStatusKB(_ pid: Int32, _ key: String) -> Int? {
-    guard let s = hrRead("/proc/\(pid)/status") else { return nil }
-    for line in s.split(separator: "\n") where line.hasPrefix(key + ":") {
-        return Int(line.dropFirst(key.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
-    }
-    return nil
-}
-
-/// Open descriptors of `pid`: all of them, and how many are pidfds.
-private func hrFds(_ pid: Int32) -> (total: Int, pidfds: Int) {
-    let dir = "/proc/\(pid)/fd"
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-    let pidfds = names.filter {
-        ((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\($0)")) ?? "").contains("pidfd")
-    }.count
-    return (names.count, pidfds)
-}
-
-/// RSS and descriptors of a supervisor. Several samples, keeping the
-/// smallest of each: a sample taken in the middle of a spawn may see the
-/// spawn's transient stack pages or (musl) its error pipe.
-private struct HRFootprint: CustomStringConvertible {
-    var rssKB: Int
-    var fds: Int
-    var nonPidfdFds: Int
-    var pidfds: Int
-    var description: String { "VmRSS \(rssKB) kB, \(fds) fds (\(pidfds) pidfds)" }
-}
-
-private func hrFootprint(_ pid: Int32, samples: Int = 1) -> HRFootprint {
-    var best: HRFootprint?
-    for k in 0..<samples {
-        if k > 0 { usleep(7_000) }
-        let rss = hrStatusKB(pid, "VmRSS") ?? -1
-        let f = hrFds(pid)
-        let s = HRFootprint(rssKB: rss, fds: f.total, nonPidfdFds: f.total - f.pidfds, pidfds: f.pidfds)
-        if let b = best {
-            best = HRFootprint(rssKB: min(b.rssKB, s.rssKB), fds: min(b.fds, s.fds),
-                               nonPidfdFds: min(b.nonPidfdFds, s.nonPidfdFds), pidfds: min(b.pidfds, s.pidfds))
-        } else {
-            best = s
-        }
-    }
-    return best!
-}
+// The names this file's tests used before the helpers moved to TestSupport,
+// kept for tests written against them on other branches; new tests use the
+// TestSupport names.
+private var hrScriptDir: String { hardeningScriptDirectory }
+private var hrDcrondPath: String { DcrondBinary.path }
+private typealias HRProc = ProcStat
+private typealias HRFootprint = Footprint
+private func hrRead(_ path: String) -> String? { readFileIfPresent(path) }
+private func hrStat(_ pid: Int32) -> ProcStat? { ProcStat(pid: pid) }
+private func hrAllProcesses() -> [ProcStat] { allProcesses() }
+private func hrZombies(parent: Int32) -> [Int32] { zombies(parent: parent) }
+private func hrChildren(of pid: Int32) -> [Int32] { children(of: pid) }
+private func hrStatusKB(_ pid: Int32, _ key: String) -> Int? { statusKB(pid, key) }
+private func hrFds(_ pid: Int32) -> (total: Int, pidfds: Int) { openDescriptors(pid) }
+private func hrFootprint(_ pid: Int32, samples: Int = 1) -> Footprint { Footprint(of: pid, samples: samples) }
+private var hrUnshare: [String] { PIDNamespace.unshareArguments }
+private func hrCount(_ s: String, _ needle: String) -> Int { occurrences(of: needle, in: s) }
 
 private enum HRMode: String, CaseIterable {
     case pid1 = "PID 1"
     case subreaper = "subreaper"
     case underSubreaper = "under another subreaper"
 }
-
-private let hrUnshare = ["--pid", "--fork", "--mount-proc"]
 
 /// Starts dinit in `mode`; returns the outer process and dinit's pid (as we
 /// see it).
@@ -154,9 +49,9 @@ private func hrLaunch(_ mode: HRMode, _ args: [String]) throws -> (RunningProces
         p = try startDinit(args)
         return (p, p.pid)
     case .pid1:
-        p = try RunningProcess("/usr/bin/unshare", hrUnshare + [DinitBinary.path] + args)
+        p = try startDinitAsPID1(args)
     case .underSubreaper:
-        p = try RunningProcess("/usr/bin/python3", ["\(hrScriptDir)/subreaper_wrapper.py", DinitBinary.path] + args)
+        p = try RunningProcess("/usr/bin/python3", [hardeningScript("subreaper_wrapper.py"), DinitBinary.path] + args)
     }
     // The launcher's only child, by PID (see launchedDinit): dinit, or the
     // emulator running it.
@@ -171,10 +66,6 @@ private func hrLaunch(_ mode: HRMode, _ args: [String]) throws -> (RunningProces
 /// dinit's log without the subreaper info line (absent as PID 1).
 private func hrLog(_ r: RunResult) -> [LogLine] {
     r.log.filter { $0 != .subreaper }
-}
-
-private func hrCount(_ s: String, _ needle: String) -> Int {
-    s.components(separatedBy: needle).count - 1
 }
 
 private func hrSecs(_ t: TimeInterval) -> String { String(format: "%.2f s", t) }
@@ -205,32 +96,31 @@ final class HardeningReapTests: XCTestCase {
         }
         var maxAdopted = 0, maxZombies = 0
         let t0 = Date()
-        while Date().timeIntervalSince(t0) < 20, hrCount(p.stderr.text, "'sleep'") < 1 {
-            let kids = hrChildren(of: d)
+        while Date().timeIntervalSince(t0) < 20, occurrences(of: "'sleep'", in: p.stderr.text) < 1 {
+            let kids = children(of: d)
             maxAdopted = max(maxAdopted, kids.count - 1)
-            maxZombies = max(maxZombies, kids.filter { hrStat($0)?.state == "Z" }.count)
+            maxZombies = max(maxZombies, kids.filter { ProcStat(pid: $0)?.state == "Z" }.count)
             usleep(20_000)
         }
         let stormTime = Date().timeIntervalSince(t0)
         XCTAssertTrue(p.stderr.text.contains("'sleep'"), "[\(mode.rawValue)] storm did not finish\n\(p.stderr.text)")
         // Every orphan exited at least 0.8 s ago: none may be left as a zombie.
-        var zombies = hrZombies(parent: d)
-        if !zombies.isEmpty {
-            p.waitUntil(timeout: 1) { hrZombies(parent: d).isEmpty }
-            zombies = hrZombies(parent: d)
+        var zombiesLeft = zombies(parent: d)
+        if !zombiesLeft.isEmpty {
+            p.waitUntil(timeout: 1) { zombies(parent: d).isEmpty }
+            zombiesLeft = zombies(parent: d)
         }
-        XCTAssertEqual(zombies, [], "[\(mode.rawValue)] zombies left under dinit \(d) while it runs")
+        XCTAssertEqual(zombiesLeft, [], "[\(mode.rawValue)] zombies left under dinit \(d) while it runs")
         usleep(200_000)
-        XCTAssertEqual(hrZombies(parent: d), [], "[\(mode.rawValue)] zombies under dinit after the storm")
-        let left = hrChildren(of: d).compactMap { hrStat($0) }
+        XCTAssertEqual(zombies(parent: d), [], "[\(mode.rawValue)] zombies under dinit after the storm")
+        let left = children(of: d).compactMap { ProcStat(pid: $0) }
         XCTAssertEqual(left.count, 1, "[\(mode.rawValue)] dinit's children after the storm: \(left)")
         XCTAssertGreaterThan(maxAdopted, 0, "[\(mode.rawValue)] no orphan was ever adopted by dinit: the test proves nothing")
         kill(d, SIGTERM)
         let r = p.wait(timeout: 10)
         XCTAssertFalse(r.timedOut, r.summary)
         XCTAssertEqual(r.status, 15, "[\(mode.rawValue)] \(r.summary)")
-        let pids = r.startedPids
-        if pids.count == 2 {
+        if let pids = r.startedPids(count: 2, "[\(mode.rawValue)]") {
             XCTAssertEqual(hrLog(r), [
                 .started(pid: pids[0], program: "sh"),
                 .childExited(pid: pids[0], program: "sh", status: 0),
@@ -238,8 +128,6 @@ final class HardeningReapTests: XCTestCase {
                 .stopped(pid: pids[1], program: "sleep", status: 15),
                 .exiting(status: 15),
             ], "[\(mode.rawValue)] \(r.summary)")
-        } else {
-            XCTFail("[\(mode.rawValue)] \(r.summary)")
         }
         XCTAssertEqual(r.log.contains(.subreaper), mode != .pid1, r.summary)
         if mode == .underSubreaper {
@@ -247,7 +135,7 @@ final class HardeningReapTests: XCTestCase {
                           "the outer subreaper got orphans or leftovers: dinit should have taken them\n\(r.summary)")
         }
         hrSay("orphan storm 200 [\(mode.rawValue)]: storm \(hrSecs(stormTime)), peak adopted \(maxAdopted), " +
-              "peak transient zombies \(maxZombies), zombies after \(zombies.count), whole run \(hrSecs(r.elapsed))")
+              "peak transient zombies \(maxZombies), zombies after \(zombiesLeft.count), whole run \(hrSecs(r.elapsed))")
     }
 
     func testOrphanStorm200AsPID1() throws {
@@ -274,7 +162,7 @@ final class HardeningReapTests: XCTestCase {
     func testBurstOf20000Orphans() throws {
         let size = 20_000
         let p = try startDinit(["-d", "0", "-k", "3", "--",
-                                "python3", "\(hrScriptDir)/orphan_burst.py", "100", "\(size)",
+                                "python3", hardeningScript("orphan_burst.py"), "100", "\(size)",
                                 "--", "sh", "-c", "trap '' USR1; exec sleep 100"])
         let d = p.pid
         defer { if p.isRunning { killTree(d) } }
@@ -282,16 +170,16 @@ final class HardeningReapTests: XCTestCase {
         XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
         kill(d, SIGUSR1)
         XCTAssertTrue(p.waitForStdout("burst 100 done", timeout: 10), p.stdout.text + p.stderr.text)
-        XCTAssertTrue(p.waitUntil(timeout: 5) { hrChildren(of: d).count == 2 }, "\(hrChildren(of: d).count) children")
+        XCTAssertTrue(p.waitUntil(timeout: 5) { children(of: d).count == 2 }, "\(children(of: d).count) children")
         usleep(200_000)
-        let before = hrFootprint(d, samples: 3)
+        let before = Footprint(of: d, samples: 3)
 
         let t0 = Date()
         kill(d, SIGUSR1)
         var peak = 0
         var doneAt: Date?
         while Date().timeIntervalSince(t0) < 40 {
-            let n = hrChildren(of: d).count
+            let n = children(of: d).count
             peak = max(peak, n - 2)
             if doneAt == nil, p.stdout.text.contains("burst \(size) done") { doneAt = Date() }
             if doneAt != nil, n == 2 { break }
@@ -301,11 +189,11 @@ final class HardeningReapTests: XCTestCase {
         XCTAssertNotNil(doneAt, "burst not done in 40 s\n\(p.stdout.text)")
         XCTAssertFalse(p.stdout.text.contains("middles failed"), p.stdout.text)
         XCTAssertTrue(p.isRunning, "dinit died during the burst\n\(p.stderr.text)")
-        XCTAssertEqual(hrZombies(parent: d), [], "zombies left after the burst")
-        XCTAssertEqual(hrChildren(of: d).count, 2, "dinit's children after the burst")
+        XCTAssertEqual(zombies(parent: d), [], "zombies left after the burst")
+        XCTAssertEqual(children(of: d).count, 2, "dinit's children after the burst")
         XCTAssertGreaterThan(peak, 0, "no orphan of the burst was ever seen under dinit")
         usleep(200_000)
-        let after = hrFootprint(d, samples: 3)
+        let after = Footprint(of: d, samples: 3)
         XCTAssertLessThanOrEqual(after.rssKB - before.rssKB, 16, "VmRSS grew: before \(before), after \(after)")
         XCTAssertEqual(after.fds, before.fds, "descriptors changed: before \(before), after \(after)")
 
@@ -315,14 +203,12 @@ final class HardeningReapTests: XCTestCase {
         let r = p.wait(timeout: 15)
         XCTAssertFalse(r.timedOut, r.summary)
         XCTAssertEqual(r.status, 15, r.summary)
-        let pids = r.startedPids
-        XCTAssertEqual(pids.count, 2, r.summary)
-        if pids.count == 2 {
-            XCTAssertEqual(Array(r.log.suffix(3)), [
+        if let pids = r.startedPids(count: 2) {
+            assertLog(r, endsWith: [
                 .stopped(pid: pids[1], program: "sh", status: 15),
                 .stopped(pid: pids[0], program: "python3", status: 0),
                 .exiting(status: 15),
-            ], r.summary)
+            ])
         }
         let burstTime = (doneAt ?? reapedAt).timeIntervalSince(t0)
         hrSay("burst \(size) orphans: made in \(hrSecs(burstTime)), all reaped \(hrSecs(reapedAt.timeIntervalSince(doneAt ?? reapedAt))) " +
@@ -346,7 +232,7 @@ final class HardeningReapTests: XCTestCase {
         for i in 0..<iterations {
             let p: RunningProcess
             switch mode {
-            case .pid1: p = try RunningProcess("/usr/bin/unshare", hrUnshare + [DinitBinary.path] + args)
+            case .pid1: p = try startDinitAsPID1(args)
             default: p = try startDinit(args)
             }
             let r = p.wait(timeout: 5)
@@ -390,9 +276,8 @@ final class HardeningReapTests: XCTestCase {
         // Next to a daemon: it is stopped, the first nonzero status wins.
         do {
             let r = try runDinit(["-d", "0", "--", "sleep", "100", "--"] + exit127, timeout: 10)
-            let pids = r.startedPids
             XCTAssertEqual(r.status, 127, r.summary)
-            if pids.count == 2 {
+            if let pids = r.startedPids(count: 2) {
                 XCTAssertEqual(hrLog(r), [
                     .started(pid: pids[0], program: "sleep"),
                     .started(pid: pids[1], program: "sh"),
@@ -400,7 +285,7 @@ final class HardeningReapTests: XCTestCase {
                     .stopped(pid: pids[0], program: "sleep", status: 15),
                     .exiting(status: 127),
                 ], r.summary)
-            } else { XCTFail(r.summary) }
+            }
         }
         // As :wait:: startup aborts, nothing further starts.
         do {
@@ -418,8 +303,7 @@ final class HardeningReapTests: XCTestCase {
         do {
             let r = try runDinit(["-d", "0", "--", ":wait:-sh", "-c", "exit 127", "--", ":wait:true"], timeout: 5)
             XCTAssertEqual(r.status, 0, r.summary)
-            let pids = r.startedPids
-            if pids.count == 2 {
+            if let pids = r.startedPids(count: 2) {
                 XCTAssertEqual(hrLog(r), [
                     .started(pid: pids[0], program: "sh"),
                     .childExited(pid: pids[0], program: "sh", status: 127),
@@ -427,11 +311,11 @@ final class HardeningReapTests: XCTestCase {
                     .childExited(pid: pids[1], program: "true", status: 0),
                     .exiting(status: 0),
                 ], r.summary)
-            } else { XCTFail(r.summary) }
+            }
         }
         // As PID 1.
         if unshareOK {
-            let r = try runProgram("/usr/bin/unshare", hrUnshare + [DinitBinary.path, "-d", "0", "--"] + exit127, timeout: 5)
+            let r = try runDinitAsPID1(["-d", "0", "--"] + exit127, timeout: 5)
             XCTAssertEqual(r.status, 127, r.summary)
             XCTAssertEqual(r.log.last, .exiting(status: 127), r.summary)
         }
@@ -444,11 +328,11 @@ final class HardeningReapTests: XCTestCase {
     /// end are the same (RSS slack 8 kB; descriptors other than the run's
     /// pidfd exactly equal, at most one pidfd).
     func testDcrondSoak10000Runs() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: hrDcrondPath), "no dcrond at \(hrDcrondPath)")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: DcrondBinary.path), "no dcrond at \(DcrondBinary.path)")
         let dir = try makeTempDir(self)
         let counter = "\(dir)/runs"
         let target = 10_000
-        let p = try RunningProcess(hrDcrondPath, ["-i", "0.0001", "echo >> \(counter)"])
+        let p = try RunningProcess(DcrondBinary.path, ["-i", "0.0001", "echo >> \(counter)"])
         defer { if p.isRunning { killTree(p.pid) } }
         func runs() -> Int {
             ((try? FileManager.default.attributesOfItem(atPath: counter))?[.size] as? NSNumber)?.intValue ?? 0
@@ -458,11 +342,11 @@ final class HardeningReapTests: XCTestCase {
         // Under an emulator a spawn (vfork emulated as fork) takes long
         // enough that most samples land in one: take more of them.
         let samples = Emulation.active ? 60 : 5
-        let early = hrFootprint(p.pid, samples: samples)
+        let early = Footprint(of: p.pid, samples: samples)
         let earlyRuns = runs()
         let ok = p.waitUntil(timeout: 60) { runs() >= target }
         XCTAssertTrue(ok, "only \(runs()) runs in 60 s")
-        let late = hrFootprint(p.pid, samples: samples)
+        let late = Footprint(of: p.pid, samples: samples)
         let lateRuns = runs()
         let elapsed = Date().timeIntervalSince(t0)
         p.signal(SIGTERM)
@@ -482,7 +366,7 @@ final class HardeningReapTests: XCTestCase {
         XCTAssertLessThanOrEqual(late.rssKB - early.rssKB, 8, "dcrond VmRSS grew: after \(earlyRuns) runs \(early), after \(lateRuns) runs \(late)")
         XCTAssertEqual(late.nonPidfdFds, early.nonPidfdFds, "dcrond descriptors: early \(early), late \(late)")
         XCTAssertLessThanOrEqual(late.pidfds, 1, "\(late)")
-        hrSay("dcrond soak [\(hrDcrondPath)]: \(lateRuns) runs in \(hrSecs(elapsed)) (-i 0.0001); after \(earlyRuns) runs \(early); " +
+        hrSay("dcrond soak [\(DcrondBinary.path)]: \(lateRuns) runs in \(hrSecs(elapsed)) (-i 0.0001); after \(earlyRuns) runs \(early); " +
               "at the end \(late)")
     }
 
@@ -498,11 +382,11 @@ final class HardeningReapTests: XCTestCase {
         let d = p.pid
         let t0 = Date()
         XCTAssertTrue(p.waitForStderr("'sh'", count: 1, timeout: 20), String(p.stderr.text.suffix(500)))
-        let first = hrFootprint(d, samples: 3)
-        let firstInWindow = hrCount(p.stderr.text, "'sh'") == 1
+        let first = Footprint(of: d, samples: 3)
+        let firstInWindow = occurrences(of: "'sh'", in: p.stderr.text) == 1
         XCTAssertTrue(p.waitForStderr("'sh'", count: 3, timeout: 30), String(p.stderr.text.suffix(500)))
-        let last = hrFootprint(d, samples: 3)
-        let lastInWindow = hrCount(p.stderr.text, "'sh'") == 3
+        let last = Footprint(of: d, samples: 3)
+        let lastInWindow = occurrences(of: "'sh'", in: p.stderr.text) == 3
         let r = p.wait(timeout: 30)
         XCTAssertFalse(r.timedOut, String(r.summary.suffix(2000)))
         XCTAssertEqual(r.status, 0, String(r.summary.suffix(2000)))
@@ -537,14 +421,12 @@ final class HardeningReapTests: XCTestCase {
         XCTAssertEqual(r.status, 126, r.summary)
         XCTAssertFalse(r.signaled, r.summary)
         XCTAssertTrue(r.stderr.contains("dinit: Cannot execute 'sleep': Resource temporarily unavailable"), r.summary)
-        let pids = r.startedPids
-        XCTAssertEqual(pids.count, 2, r.summary)
-        if pids.count == 2 {
-            XCTAssertEqual(Array(r.log.suffix(3)), [
+        if let pids = r.startedPids(count: 2) {
+            assertLog(r, endsWith: [
                 .stopped(pid: pids[1], program: "sleep", status: 15),
                 .stopped(pid: pids[0], program: "sleep", status: 15),
                 .exiting(status: 126),
-            ], r.summary)
+            ])
         }
         hrSay("RLIMIT_NPROC: status \(r.status), \(r.dinitLines.first { $0.contains("Cannot") } ?? "no error line")")
     }
@@ -564,8 +446,7 @@ final class HardeningReapTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("open file limit"), r.summary)
         XCTAssertTrue(r.stderr.contains("100"), "the line names the count\n\(r.summary)")
         XCTAssertLessThan(r.elapsed, 2, r.summary)
-        usleep(100_000)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "something was started\n\(r.summary)")
+        assertNeverCreated(marker, "something was started\n\(r.summary)")
         hrSay("RLIMIT_NOFILE 64:64 with 100 daemons: \(r.stderr.trimmingCharacters(in: .newlines))")
 
         var sleeps: [String] = []
@@ -591,7 +472,7 @@ final class HardeningReapTests: XCTestCase {
         var started = false
         let startBy = t0.addingTimeInterval(Double(n) / 100 + 10)
         while Date() < startBy {
-            if hrChildren(of: p.pid).count >= n, hrCount(p.stderr.text, "dinit: Started") >= n { started = true; break }
+            if children(of: p.pid).count >= n, occurrences(of: "dinit: Started", in: p.stderr.text) >= n { started = true; break }
             if !p.isRunning { break }
             usleep(50_000)
         }

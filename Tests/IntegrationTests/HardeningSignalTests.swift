@@ -6,101 +6,26 @@ import Glibc
 #endif
 
 // Hardening (issue 6): signals, exit statuses, process groups, inherited
-// signal state and interactive use, against the binary as a black box.
-// Helpers are file-private and prefixed `hs` (another hardening file shares
-// the module).
+// signal state and interactive use, against the binary as a black box. The
+// signal recorder and the /proc helpers are TestSupport's.
 
-/// A Python interpreter for the helper scripts: the system one (fast to
-/// start), else whatever `python3` PATH finds.
-private let hsPython: String = {
-    for p in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) {
-        return p
-    }
-    return "python3"
-}()
-
-/// A child that records every signal it receives: each one appends
-/// "<tag> <signo>" to the output file. It announces itself with
-/// "<tag> ready <pid> <pgrp>". Modes: `exit` exits 0 right after recording
-/// TERM, INT or QUIT; `keep` never exits on a signal (it survives TERM: only
-/// SIGKILL ends it).
-private let hsRecorderSource = """
-import os, signal, sys
-tag, out, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-def rec(signo, frame):
-    os.write(fd, ("%s %d\\n" % (tag, signo)).encode())
-    if mode == "exit" and signo in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
-        os._exit(0)
-for s in range(1, 32):
-    if s in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
-        continue
-    signal.signal(s, rec)
-os.write(fd, ("%s ready %d %d\\n" % (tag, os.getpid(), os.getpgrp())).encode())
-while True:
-    signal.pause()
-"""
-
-/// Writes the recorder script into `dir`; returns the argv prefix to run it
-/// (append tag, output file, mode).
-private func hsRecorder(in dir: String) throws -> [String] {
-    let path = "\(dir)/recorder.py"
-    try hsRecorderSource.write(toFile: path, atomically: true, encoding: .utf8)
-    return [hsPython, path]
-}
-
-/// Lines "<tag> <n>" recorded so far, as (tag, n) pairs.
-private func hsRecords(_ file: String) -> [(tag: String, signo: Int32)] {
-    lines(readFile(file)).compactMap { l in
-        let parts = l.split(separator: " ")
-        guard parts.count == 2, let n = Int32(parts[1]) else { return nil }
-        return (String(parts[0]), n)
-    }
-}
-
-private func hsReceived(_ file: String, _ tag: String) -> [Int32] {
-    hsRecords(file).filter { $0.tag == tag }.map(\.signo)
-}
-
-/// pid of a recorder from its ready line.
-private func hsReadyPid(_ file: String, _ tag: String) -> Int32? {
-    for l in lines(readFile(file)) {
-        let parts = l.split(separator: " ")
-        if parts.count == 4, parts[0] == tag, parts[1] == "ready" { return Int32(parts[2]) }
-    }
-    return nil
-}
-
+// The names this file's tests used before the helpers moved to TestSupport,
+// kept for tests written against them on other branches; new tests use the
+// TestSupport names.
+private var hsPython: String { python3 }
+private func hsRecorder(in dir: String) throws -> [String] { try installSignalRecorder(in: dir) }
+private func hsRecords(_ file: String) -> [(tag: String, signo: Int32)] { signalRecords(file) }
+private func hsReceived(_ file: String, _ tag: String) -> [Int32] { signalsReceived(by: tag, in: file) }
+private func hsReadyPid(_ file: String, _ tag: String) -> Int32? { recorderPid(tag, in: file) }
 /// Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, ...].
 private func hsStat(_ pid: Int32) -> [String]? {
-    guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = s.lastIndex(of: ")") else { return nil }
+    guard let s = readFileIfPresent("/proc/\(pid)/stat"), let close = s.lastIndex(of: ")") else { return nil }
     return s[s.index(after: close)...].split(separator: " ").map(String.init)
 }
-
-/// The process exists and is not a zombie.
-private func hsLive(_ pid: Int32) -> Bool {
-    guard let st = hsStat(pid) else { return false }
-    return st.first != "Z"
-}
-
-/// Every process (zombies included) whose process group is `pgid`.
-private func hsMembers(ofGroup pgid: Int32) -> [Int32] {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return names.compactMap(Int32.init).filter { pid in
-        guard let st = hsStat(pid), st.count > 2 else { return false }
-        return Int32(st[2]) == pgid
-    }
-}
-
-private let hsSignalNames: [Int32: String] = [
-    1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS", 8: "FPE", 9: "KILL",
-    10: "USR1", 11: "SEGV", 12: "USR2", 13: "PIPE", 14: "ALRM", 15: "TERM", 16: "STKFLT",
-    17: "CHLD", 18: "CONT", 19: "STOP", 20: "TSTP", 21: "TTIN", 22: "TTOU", 23: "URG",
-    24: "XCPU", 25: "XFSZ", 26: "VTALRM", 27: "PROF", 28: "WINCH", 29: "IO", 30: "PWR", 31: "SYS",
-]
-
-private func hsName(_ signo: Int32) -> String { "SIG" + (hsSignalNames[signo] ?? "\(signo)") }
+private func hsLive(_ pid: Int32) -> Bool { isLive(pid) }
+private func hsMembers(ofGroup pgid: Int32) -> [Int32] { processes(inGroup: pgid).map(\.pid) }
+private var hsSignalNames: [Int32: String] { signalNames }
+private func hsName(_ signo: Int32) -> String { signalName(signo) }
 
 final class HardeningSignalTests: XCTestCase {
     // MARK: - 1. Exit statuses
@@ -120,7 +45,7 @@ final class HardeningSignalTests: XCTestCase {
     /// A `:wait:` command killed by a signal gives the signal number.
     func testDeathBySignalPassThrough() throws {
         for signo: Int32 in [1, 2, 3, 6, 9, 10, 11, 12, 13, 14, 15] {
-            let name = hsSignalNames[signo]!
+            let name = signalNames[signo]!
             let r = try runDinit(["-q", "-d", "0", "--", ":wait:sh", "-c", "kill -\(name) $$"], timeout: 5)
             XCTAssertFalse(r.signaled, "\(name): dinit itself died\n\(r.summary)")
             XCTAssertEqual(r.status, signo, "\(name)\n\(r.summary)")
@@ -136,35 +61,35 @@ final class HardeningSignalTests: XCTestCase {
     func testEveryOtherCatchableSignalForwarded() throws {
         let dir = try makeTempDir(self)
         let f = "\(dir)/got"
-        let rec = try hsRecorder(in: dir)
+        let rec = try installSignalRecorder(in: dir)
         let p = try startDinit(["-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"] + ["--"] + rec + ["b", f, "exit"])
         defer { if p.isRunning { killTree(p.pid) } }
-        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil && hsReadyPid(f, "b") != nil }, p.stderr.text)
+        XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("a", in: f) != nil && recorderPid("b", in: f) != nil }, p.stderr.text)
         XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
-        let pa = hsReadyPid(f, "a") ?? -1, pb = hsReadyPid(f, "b") ?? -1
+        let pa = recorderPid("a", in: f) ?? -1, pb = recorderPid("b", in: f) ?? -1
         let forwarded: [Int32] = [1, 10, 12, 14, 16, 18, 23, 24, 25, 26, 27, 28, 29, 30]
         for signo in forwarded {
             p.signal(signo)
             let arrived = p.waitUntil(timeout: 3) {
-                hsReceived(f, "a").contains(signo) && hsReceived(f, "b").contains(signo)
+                signalsReceived(by: "a", in: f).contains(signo) && signalsReceived(by: "b", in: f).contains(signo)
             }
-            XCTAssertTrue(arrived, "\(hsName(signo)) not seen by both children: \(readFile(f))\n\(p.stderr.text)")
-            XCTAssertTrue(p.isRunning, "\(hsName(signo)) stopped dinit\n\(p.stderr.text)")
-            XCTAssertTrue(hsLive(pa) && hsLive(pb), "\(hsName(signo)): a child is gone\n\(p.stderr.text)")
+            XCTAssertTrue(arrived, "\(signalName(signo)) not seen by both children: \(readFile(f))\n\(p.stderr.text)")
+            XCTAssertTrue(p.isRunning, "\(signalName(signo)) stopped dinit\n\(p.stderr.text)")
+            XCTAssertTrue(isLive(pa) && isLive(pb), "\(signalName(signo)): a child is gone\n\(p.stderr.text)")
         }
         usleep(100_000)
         XCTAssertTrue(p.isRunning)
         XCTAssertFalse(p.stderr.text.contains("Stopped"), p.stderr.text)
         XCTAssertFalse(p.stderr.text.contains("exited"), p.stderr.text)
         // Each child saw exactly the signals sent, each once, in order.
-        XCTAssertEqual(hsReceived(f, "a"), forwarded, readFile(f))
-        XCTAssertEqual(hsReceived(f, "b"), forwarded, readFile(f))
+        XCTAssertEqual(signalsReceived(by: "a", in: f), forwarded, readFile(f))
+        XCTAssertEqual(signalsReceived(by: "b", in: f), forwarded, readFile(f))
         p.signal(SIGTERM)
         let r = p.wait(timeout: 5)
         XCTAssertFalse(r.timedOut, r.summary)
         XCTAssertEqual(r.status, 0, r.summary)
-        XCTAssertEqual(hsReceived(f, "a").last, SIGTERM, readFile(f))
-        XCTAssertEqual(hsReceived(f, "b").last, SIGTERM, readFile(f))
+        XCTAssertEqual(signalsReceived(by: "a", in: f).last, SIGTERM, readFile(f))
+        XCTAssertEqual(signalsReceived(by: "b", in: f).last, SIGTERM, readFile(f))
         XCTAssertFalse(processExists(pa) || processExists(pb), "a child survived")
     }
 
@@ -172,19 +97,19 @@ final class HardeningSignalTests: XCTestCase {
     /// (and no other), in reverse start order.
     func testShutdownSignalsReachChildrenAndEndRun() throws {
         let dir = try makeTempDir(self)
-        let rec = try hsRecorder(in: dir)
+        let rec = try installSignalRecorder(in: dir)
         for signo in [SIGTERM, SIGINT, SIGQUIT] {
             let f = "\(dir)/got-\(signo)"
             let p = try startDinit(["-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"] + ["--"] + rec + ["b", f, "exit"])
-            XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil && hsReadyPid(f, "b") != nil }, p.stderr.text)
+            XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("a", in: f) != nil && recorderPid("b", in: f) != nil }, p.stderr.text)
             XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
             p.signal(signo)
             let r = p.wait(timeout: 5)
-            XCTAssertFalse(r.timedOut || r.signaled, "\(hsName(signo))\n\(r.summary)")
-            XCTAssertEqual(r.status, 0, "\(hsName(signo))\n\(r.summary)")
-            XCTAssertEqual(hsReceived(f, "a"), [signo], "\(hsName(signo)): \(readFile(f))")
-            XCTAssertEqual(hsReceived(f, "b"), [signo], "\(hsName(signo)): \(readFile(f))")
-            XCTAssertEqual(hsRecords(f).map(\.tag), ["b", "a"], "\(hsName(signo)): not reverse order: \(readFile(f))")
+            XCTAssertFalse(r.timedOut || r.signaled, "\(signalName(signo))\n\(r.summary)")
+            XCTAssertEqual(r.status, 0, "\(signalName(signo))\n\(r.summary)")
+            XCTAssertEqual(signalsReceived(by: "a", in: f), [signo], "\(signalName(signo)): \(readFile(f))")
+            XCTAssertEqual(signalsReceived(by: "b", in: f), [signo], "\(signalName(signo)): \(readFile(f))")
+            XCTAssertEqual(signalRecords(f).map(\.tag), ["b", "a"], "\(signalName(signo)): not reverse order: \(readFile(f))")
         }
     }
 
@@ -205,28 +130,28 @@ final class HardeningSignalTests: XCTestCase {
         try Emulation.skipIfEmulated("qemu handles SIGSEGV, SIGBUS, SIGABRT... itself as host faults: sent with kill(2) " +
             "they kill the emulator instead of reaching dinit's signalfd")
         let dir = try makeTempDir(self)
-        let rec = try hsRecorder(in: dir)
+        let rec = try installSignalRecorder(in: dir)
         var leftovers: [Int32] = []
         defer { for pid in leftovers { kill(pid, SIGKILL) } }
         for signo: Int32 in [4, 5, 6, 7, 8, 11, 31, 13] {
             let f = "\(dir)/got-\(signo)"
             let p = try startDinit(["-q", "-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"])
-            XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil }, p.stderr.text)
-            let child = hsReadyPid(f, "a") ?? -1
+            XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("a", in: f) != nil }, p.stderr.text)
+            let child = recorderPid("a", in: f) ?? -1
             leftovers.append(child)
             p.signal(signo)
-            let seen = p.waitUntil(timeout: 1) { hsReceived(f, "a").contains(signo) }
+            let seen = p.waitUntil(timeout: 1) { signalsReceived(by: "a", in: f).contains(signo) }
             // From /proc: Foundation's Process may go on reporting a child
             // killed by SIGSYS as running (seen with Swift 6.3.1).
-            let alive = hsLive(p.pid)
-            XCTAssertTrue(alive, "\(hsName(signo)) sent with kill(2) killed dinit (its child \(child) was left " +
-                          "running as an orphan: \(hsLive(child)))")
-            XCTAssertTrue(seen, "\(hsName(signo)) sent to dinit did not reach the child: \(readFile(f))")
+            let alive = isLive(p.pid)
+            XCTAssertTrue(alive, "\(signalName(signo)) sent with kill(2) killed dinit (its child \(child) was left " +
+                          "running as an orphan: \(isLive(child)))")
+            XCTAssertTrue(seen, "\(signalName(signo)) sent to dinit did not reach the child: \(readFile(f))")
             if alive {
                 p.signal(SIGTERM)
                 let r = p.wait(timeout: 5)
-                XCTAssertFalse(r.timedOut, "\(hsName(signo))\n\(r.summary)")
-                XCTAssertEqual(r.status, 0, "\(hsName(signo))\n\(r.summary)")
+                XCTAssertFalse(r.timedOut, "\(signalName(signo))\n\(r.summary)")
+                XCTAssertEqual(r.status, 0, "\(signalName(signo))\n\(r.summary)")
             } else {
                 kill(child, SIGKILL)
                 if p.waitUntil(timeout: 2, { !p.isRunning }) { _ = p.wait(timeout: 1) }
@@ -243,30 +168,30 @@ final class HardeningSignalTests: XCTestCase {
             "and SIGPIPE itself as host faults: sent with kill(2) to PID 1 they kill the emulator instead of reaching dinit")
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), "needs unshare")
         let dir = try makeTempDir(self)
-        let rec = try hsRecorder(in: dir)
+        let rec = try installSignalRecorder(in: dir)
         let f = "\(dir)/got"
         let p = try RunningProcess("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", DinitBinary.path,
                                                         "-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"])
         defer { if p.isRunning { killTree(p.pid) } }
-        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil }, p.stderr.text)
+        XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("a", in: f) != nil }, p.stderr.text)
         guard let dinit = descendants(of: p.pid).first(where: {
             readFile("/proc/\($0)/status").contains("NSpid:\t\($0)\t1\n")
         }) else { return XCTFail("dinit (PID 1 of the namespace) not found\n\(p.stderr.text)") }
         var notForwarded: [String] = []
         for signo: Int32 in [4, 5, 6, 7, 8, 11, 31, 13] {
             kill(dinit, signo)
-            if !p.waitUntil(timeout: 0.5, { hsReceived(f, "a").contains(signo) }) { notForwarded.append(hsName(signo)) }
-            XCTAssertTrue(processExists(dinit) && hsLive(dinit), "\(hsName(signo)) killed dinit as PID 1")
+            if !p.waitUntil(timeout: 0.5, { signalsReceived(by: "a", in: f).contains(signo) }) { notForwarded.append(signalName(signo)) }
+            XCTAssertTrue(processExists(dinit) && isLive(dinit), "\(signalName(signo)) killed dinit as PID 1")
         }
         // Forwarding still works afterwards.
         kill(dinit, SIGHUP)
-        XCTAssertTrue(p.waitUntil(timeout: 2) { hsReceived(f, "a").contains(SIGHUP) }, readFile(f))
+        XCTAssertTrue(p.waitUntil(timeout: 2) { signalsReceived(by: "a", in: f).contains(SIGHUP) }, readFile(f))
         kill(dinit, SIGTERM)
         let r = p.wait(timeout: 5)
         XCTAssertFalse(r.timedOut, r.summary)
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(notForwarded.isEmpty, "as PID 1, these signals sent to dinit were dropped, not forwarded: " +
-                      "\(notForwarded) (child saw \(hsReceived(f, "a")))")
+                      "\(notForwarded) (child saw \(signalsReceived(by: "a", in: f)))")
     }
 
     // MARK: - 3. Process groups: with and without -g
@@ -278,7 +203,7 @@ final class HardeningSignalTests: XCTestCase {
     /// group signal (-g) or as orphans; nothing of the group survives.
     func testPipelineChildWithAndWithoutGroupSignals() throws {
         let dir = try makeTempDir(self)
-        let rec = try hsRecorder(in: dir).map(shQuote).joined(separator: " ")
+        let rec = try installSignalRecorder(in: dir).map(shQuote).joined(separator: " ")
         for group in [false, true] {
             let f = "\(dir)/pipe-\(group)"
             let script = """
@@ -289,21 +214,20 @@ final class HardeningSignalTests: XCTestCase {
             let p = try startDinit((group ? ["-g"] : []) + ["-d", "0.1", "-k", "0.5", "--", "sh", "-c", script])
             defer { if p.isRunning { killTree(p.pid) } }
             let label = group ? "with -g" : "without -g"
-            XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil && hsReadyPid(f, "b") != nil },
+            XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("a", in: f) != nil && recorderPid("b", in: f) != nil },
                           "\(label)\n\(p.stderr.text)")
-            guard let sh = p.stderr.text.components(separatedBy: "Started ").dropFirst().first
-                .flatMap({ Int32($0.prefix(while: \.isNumber)) }) else { return XCTFail(p.stderr.text) }
-            let pa = hsReadyPid(f, "a")!, pb = hsReadyPid(f, "b")!
-            XCTAssertEqual(Set(hsMembers(ofGroup: sh)), [sh, pa, pb], "\(label): the pipeline is in the shell's group")
+            guard let sh = r0(p.stderr.text) else { return XCTFail(p.stderr.text) }
+            let pa = recorderPid("a", in: f)!, pb = recorderPid("b", in: f)!
+            XCTAssertEqual(Set(processes(inGroup: sh).map(\.pid)), [sh, pa, pb], "\(label): the pipeline is in the shell's group")
 
             p.signal(SIGHUP)
-            XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "sh").contains(SIGHUP) }, "\(label): shell did not get HUP")
+            XCTAssertTrue(p.waitUntil(timeout: 3) { signalsReceived(by: "sh", in: f).contains(SIGHUP) }, "\(label): shell did not get HUP")
             if group {
-                XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "a") == [SIGHUP] && hsReceived(f, "b") == [SIGHUP] },
+                XCTAssertTrue(p.waitUntil(timeout: 3) { signalsReceived(by: "a", in: f) == [SIGHUP] && signalsReceived(by: "b", in: f) == [SIGHUP] },
                               "\(label): HUP did not reach the pipeline: \(readFile(f))")
             } else {
                 usleep(300_000)
-                XCTAssertEqual(hsReceived(f, "a") + hsReceived(f, "b"), [], "\(label): HUP reached the pipeline")
+                XCTAssertEqual(signalsReceived(by: "a", in: f) + signalsReceived(by: "b", in: f), [], "\(label): HUP reached the pipeline")
             }
             XCTAssertTrue(p.isRunning, "\(label): HUP stopped dinit\n\(p.stderr.text)")
 
@@ -312,10 +236,10 @@ final class HardeningSignalTests: XCTestCase {
             XCTAssertFalse(r.timedOut, "\(label)\n\(r.summary)")
             XCTAssertEqual(r.status, 15, "\(label)\n\(r.summary)")
             XCTAssertLessThan(r.elapsed, 5, r.summary)
-            XCTAssertEqual(hsReceived(f, "a").last, SIGTERM, "\(label): \(readFile(f))")
-            XCTAssertEqual(hsReceived(f, "b").last, SIGTERM, "\(label): \(readFile(f))")
-            XCTAssertEqual(hsReceived(f, "a").filter { $0 == SIGTERM }.count, 1, "\(label): \(readFile(f))")
-            XCTAssertEqual(hsMembers(ofGroup: sh), [], "\(label): processes of the shell's group survived dinit")
+            XCTAssertEqual(signalsReceived(by: "a", in: f).last, SIGTERM, "\(label): \(readFile(f))")
+            XCTAssertEqual(signalsReceived(by: "b", in: f).last, SIGTERM, "\(label): \(readFile(f))")
+            XCTAssertEqual(signalsReceived(by: "a", in: f).filter { $0 == SIGTERM }.count, 1, "\(label): \(readFile(f))")
+            XCTAssertEqual(processes(inGroup: sh).map(\.pid), [], "\(label): processes of the shell's group survived dinit")
             for pid in [sh, pa, pb] { XCTAssertFalse(processExists(pid), "\(label): \(pid) survived") }
         }
     }
@@ -334,14 +258,16 @@ final class HardeningSignalTests: XCTestCase {
             XCTAssertTrue(p.waitUntil(timeout: 5) { descendants(of: p.pid).count >= 3 && r0(p.stderr.text) != nil },
                           "\(label)\n\(p.stderr.text)")
             let all = descendants(of: p.pid)
+            // The pipeline may be up before dinit's Started line reaches us.
+            p.waitForStderr("Started")
             guard let sh = r0(p.stderr.text) else { return XCTFail("\(label)\n\(p.stderr.text)") }
-            XCTAssertEqual(Set(hsMembers(ofGroup: sh)), Set(all), "\(label): the pipeline is in the shell's group")
+            XCTAssertEqual(Set(processes(inGroup: sh).map(\.pid)), Set(all), "\(label): the pipeline is in the shell's group")
             p.signal(SIGHUP)
             let r = p.wait(timeout: 5)
             XCTAssertFalse(r.timedOut, "\(label)\n\(r.summary)")
             XCTAssertEqual(r.status, 1, "\(label): the shell dies of HUP\n\(r.summary)")
             XCTAssertLessThan(r.elapsed, 5, r.summary)
-            XCTAssertEqual(hsMembers(ofGroup: sh), [], "\(label): pipeline survived")
+            XCTAssertEqual(processes(inGroup: sh).map(\.pid), [], "\(label): pipeline survived")
             for pid in all { XCTAssertFalse(processExists(pid), "\(label): \(pid) survived") }
             if !group {
                 XCTAssertTrue(r.stderr.contains("dinit: Child \(sh) 'sh' exited with status 1"), r.summary)
@@ -356,7 +282,7 @@ final class HardeningSignalTests: XCTestCase {
     /// the shell dies, and nothing survives.
     func testSignalIgnoringGrandchildWithAndWithoutGroupSignals() throws {
         let dir = try makeTempDir(self)
-        let rec = try hsRecorder(in: dir).map(shQuote).joined(separator: " ")
+        let rec = try installSignalRecorder(in: dir).map(shQuote).joined(separator: " ")
         for group in [false, true] {
             let label = group ? "with -g" : "without -g"
             let f = "\(dir)/gc-\(group)"
@@ -369,21 +295,21 @@ final class HardeningSignalTests: XCTestCase {
                 """
             let p = try startDinit((group ? ["-g"] : []) + ["-d", "0.1", "-k", "0.5", "--", "sh", "-c", script])
             defer { if p.isRunning { killTree(p.pid) } }
-            XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "c") != nil && hsReadyPid(f, "gc") != nil },
+            XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("c", in: f) != nil && recorderPid("gc", in: f) != nil },
                           "\(label)\n\(p.stderr.text)")
-            let gc = hsReadyPid(f, "gc")!, c = hsReadyPid(f, "c")!
+            let gc = recorderPid("gc", in: f)!, c = recorderPid("c", in: f)!
             XCTAssertTrue(p.waitUntil(timeout: 2) { readFile("/proc/\(gc)/comm") == "sleep\n" })
-            let sh = Int32(hsStat(c)?[2] ?? "") ?? -1
+            let sh = ProcStat(pid: c)?.pgrp ?? -1
 
             p.signal(SIGHUP)
-            XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "sh").contains(SIGHUP) }, "\(label): shell did not get HUP")
+            XCTAssertTrue(p.waitUntil(timeout: 3) { signalsReceived(by: "sh", in: f).contains(SIGHUP) }, "\(label): shell did not get HUP")
             if group {
-                XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "c") == [SIGHUP] }, "\(label): \(readFile(f))")
+                XCTAssertTrue(p.waitUntil(timeout: 3) { signalsReceived(by: "c", in: f) == [SIGHUP] }, "\(label): \(readFile(f))")
             } else {
                 usleep(300_000)
-                XCTAssertEqual(hsReceived(f, "c"), [], "\(label): HUP reached the grandchild")
+                XCTAssertEqual(signalsReceived(by: "c", in: f), [], "\(label): HUP reached the grandchild")
             }
-            XCTAssertTrue(hsLive(gc), "\(label): the HUP-ignoring sleep died")
+            XCTAssertTrue(isLive(gc), "\(label): the HUP-ignoring sleep died")
 
             let t0 = Date()
             p.signal(SIGTERM)
@@ -392,9 +318,9 @@ final class HardeningSignalTests: XCTestCase {
             XCTAssertFalse(r.timedOut, "\(label)\n\(r.summary)")
             XCTAssertEqual(r.status, 15, "\(label)\n\(r.summary)")
             XCTAssertLessThan(took, 2.5, "\(label): TERM-proof grandchildren not killed within the kill timeout\n\(r.summary)")
-            XCTAssertTrue(hsReceived(f, "c").contains(SIGTERM), "\(label): \(readFile(f))")
+            XCTAssertTrue(signalsReceived(by: "c", in: f).contains(SIGTERM), "\(label): \(readFile(f))")
             XCTAssertTrue(r.stderr.contains("dinit: Sending SIGKILL to remaining descendants"), "\(label)\n\(r.summary)")
-            XCTAssertEqual(hsMembers(ofGroup: sh), [], "\(label): processes of the shell's group survived dinit")
+            XCTAssertEqual(processes(inGroup: sh).map(\.pid), [], "\(label): processes of the shell's group survived dinit")
             for pid in [sh, gc, c] { XCTAssertFalse(processExists(pid), "\(label): \(pid) survived") }
         }
     }
@@ -414,44 +340,42 @@ final class HardeningSignalTests: XCTestCase {
         XCTAssertLessThan(r.elapsed, 2.3, r.summary)
         XCTAssertEqual(r.status, 15, r.summary)
         XCTAssertEqual(r.startedPids.count, 1, r.summary)
-        usleep(100_000)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: never), r.summary)
+        assertNeverCreated(never, r.summary)
     }
 
     /// TERM while a `:wait:` command runs: the command receives it, nothing
     /// further starts, the daemon before it is stopped with it too.
     func testTERMDuringWaitCommand() throws {
         let dir = try makeTempDir(self)
-        let rec = try hsRecorder(in: dir)
+        let rec = try installSignalRecorder(in: dir)
         let f = "\(dir)/got", never = "\(dir)/never"
         let p = try startDinit(["-d", "0.1", "-k", "2", "--"] + rec + ["d", f, "exit"] +
                                ["--", ":wait:" + rec[0]] + rec.dropFirst() + ["w", f, "exit"] + ["--", "touch", never])
         defer { if p.isRunning { killTree(p.pid) } }
-        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "w") != nil }, p.stderr.text)
+        XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("w", in: f) != nil }, p.stderr.text)
         p.signal(SIGTERM)
         let r = p.wait(timeout: 5)
         XCTAssertFalse(r.timedOut, r.summary)
         XCTAssertEqual(r.status, 0, r.summary)
-        XCTAssertEqual(hsReceived(f, "w"), [SIGTERM], readFile(f))
-        XCTAssertEqual(hsReceived(f, "d"), [SIGTERM], readFile(f))
-        XCTAssertEqual(hsRecords(f).map(\.tag), ["w", "d"], "stop order: \(readFile(f))")
+        XCTAssertEqual(signalsReceived(by: "w", in: f), [SIGTERM], readFile(f))
+        XCTAssertEqual(signalsReceived(by: "d", in: f), [SIGTERM], readFile(f))
+        XCTAssertEqual(signalRecords(f).map(\.tag), ["w", "d"], "stop order: \(readFile(f))")
         XCTAssertEqual(r.startedPids.count, 2, r.summary)
-        usleep(100_000)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: never), r.summary)
+        assertNeverCreated(never, r.summary)
     }
 
     /// TERM during shutdown (a child that survives TERM, long kill timeout):
     /// the second TERM SIGKILLs at once.
     func testSecondTERMDuringShutdownKillsAtOnce() throws {
         let dir = try makeTempDir(self)
-        let rec = try hsRecorder(in: dir)
+        let rec = try installSignalRecorder(in: dir)
         let f = "\(dir)/got"
         let p = try startDinit(["-d", "0.1", "-k", "20", "--", "sleep", "100", "--"] + rec + ["k", f, "keep"])
         defer { if p.isRunning { killTree(p.pid) } }
-        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "k") != nil }, p.stderr.text)
+        XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("k", in: f) != nil }, p.stderr.text)
         XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
         p.signal(SIGTERM)
-        XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "k") == [SIGTERM] }, readFile(f))
+        XCTAssertTrue(p.waitUntil(timeout: 3) { signalsReceived(by: "k", in: f) == [SIGTERM] }, readFile(f))
         usleep(200_000)
         XCTAssertTrue(p.isRunning, "dinit should still wait for the TERM-proof child")
         let t0 = Date()
@@ -468,24 +392,24 @@ final class HardeningSignalTests: XCTestCase {
     /// and TERM stops everything in reverse order.
     func testSignalStormThenOrderlyStop() throws {
         let dir = try makeTempDir(self)
-        let rec = try hsRecorder(in: dir)
+        let rec = try installSignalRecorder(in: dir)
         let f = "\(dir)/got"
         let p = try startDinit(["-d", "0.1", "-k", "2", "--"] + rec + ["a", f, "exit"] + ["--"] + rec + ["b", f, "exit"])
         defer { if p.isRunning { killTree(p.pid) } }
-        XCTAssertTrue(p.waitUntil(timeout: 5) { hsReadyPid(f, "a") != nil && hsReadyPid(f, "b") != nil }, p.stderr.text)
+        XCTAssertTrue(p.waitUntil(timeout: 5) { recorderPid("a", in: f) != nil && recorderPid("b", in: f) != nil }, p.stderr.text)
         XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
-        let pa = hsReadyPid(f, "a")!, pb = hsReadyPid(f, "b")!
+        let pa = recorderPid("a", in: f)!, pb = recorderPid("b", in: f)!
         var failures = 0
         for _ in 0..<10_000 where kill(p.pid, SIGUSR1) != 0 { failures += 1 }
         XCTAssertEqual(failures, 0)
-        XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "a").contains(SIGUSR1) && hsReceived(f, "b").contains(SIGUSR1) })
+        XCTAssertTrue(p.waitUntil(timeout: 3) { signalsReceived(by: "a", in: f).contains(SIGUSR1) && signalsReceived(by: "b", in: f).contains(SIGUSR1) })
         usleep(300_000)
         XCTAssertTrue(p.isRunning, "dinit died in the storm\n\(p.stderr.text)")
-        XCTAssertTrue(hsLive(pa) && hsLive(pb))
-        let usr1 = hsRecords(f).filter { $0.signo == SIGUSR1 }.count
+        XCTAssertTrue(isLive(pa) && isLive(pb))
+        let usr1 = signalRecords(f).filter { $0.signo == SIGUSR1 }.count
         XCTAssertLessThanOrEqual(usr1, 20_000)
         p.signal(SIGHUP)
-        XCTAssertTrue(p.waitUntil(timeout: 3) { hsReceived(f, "a").contains(SIGHUP) && hsReceived(f, "b").contains(SIGHUP) },
+        XCTAssertTrue(p.waitUntil(timeout: 3) { signalsReceived(by: "a", in: f).contains(SIGHUP) && signalsReceived(by: "b", in: f).contains(SIGHUP) },
                       "HUP after the storm not forwarded\n\(p.stderr.text)")
         p.signal(SIGTERM)
         let r = p.wait(timeout: 5)
@@ -512,7 +436,7 @@ final class HardeningSignalTests: XCTestCase {
         let dir = try makeTempDir(self)
         let status = "\(dir)/status", daemonStatus = "\(dir)/daemon-status"
         let wrapper = try hsWrapper(in: dir, ignoreCHLD: false)
-        let p = try RunningProcess(hsPython, [wrapper, DinitBinary.path, "-d", "0.1", "-k", "2",
+        let p = try RunningProcess(python3, [wrapper, DinitBinary.path, "-d", "0.1", "-k", "2",
             "--", "sleep", "100",
             "--", ":wait:sh", "-c", "cat /proc/self/status > \(status)",
             "--", ":wait:ls", "-l", "/proc/self/fd"])
@@ -546,7 +470,7 @@ final class HardeningSignalTests: XCTestCase {
         let dir = try makeTempDir(self)
         let status = "\(dir)/status"
         let wrapper = try hsWrapper(in: dir, ignoreCHLD: true)
-        let p = try RunningProcess(hsPython, [wrapper, DinitBinary.path, "-d", "0", "-k", "0.5",
+        let p = try RunningProcess(python3, [wrapper, DinitBinary.path, "-d", "0", "-k", "0.5",
             "--", ":wait:true", "--", ":wait:sh", "-c", "cat /proc/self/status > \(status)"])
         let r = p.wait(timeout: 4)
         XCTAssertFalse(r.timedOut, "dinit hung when started with SIGCHLD ignored\n\(r.summary)")
@@ -588,15 +512,13 @@ final class HardeningSignalTests: XCTestCase {
 
     // MARK: - 6. Interactive use through a pseudo-terminal
 
-    /// tests-hardening/pty_interactive.py: a shell as last command reads the
+    /// Tests/Hardening/pty_interactive.py: a shell as last command reads the
     /// terminal, Ctrl-C reaches it and not dinit, `exit` ends the run.
     func testInteractiveShellThroughPTY() throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tests-hardening/pty_interactive.py").path
+        let script = hardeningScript("pty_interactive.py")
         XCTAssertTrue(FileManager.default.fileExists(atPath: script), script)
-        let r = try runProgram(hsPython == "python3" ? "/usr/bin/env" : hsPython,
-                               (hsPython == "python3" ? ["python3"] : []) + [script, DinitBinary.path], timeout: 45)
+        let r = try runProgram(python3 == "python3" ? "/usr/bin/env" : python3,
+                               (python3 == "python3" ? ["python3"] : []) + [script, DinitBinary.path], timeout: 45)
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(r.stdoutLines.last == "PASS", r.summary)
     }

@@ -3,11 +3,7 @@ import XCTest
 
 /// Orphans: dinit as PID 1 of a PID namespace, and as child subreaper.
 final class ReapingTests: XCTestCase {
-    static let unshareAvailable: Bool = {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
-        let p = try? RunningProcess("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", "/bin/true"])
-        return p?.wait(timeout: 5).status == 0
-    }()
+    static var unshareAvailable: Bool { PIDNamespace.available }
 
     func requireUnshare() throws {
         try XCTSkipUnless(Self.unshareAvailable, "unshare --pid --fork --mount-proc does not work here (needs root)")
@@ -23,8 +19,7 @@ final class ReapingTests: XCTestCase {
         try requireUnshare()
         let script = "for i in 1 2 3 4 5 6 7 8 9 10; do (sleep 0.1 &); done; sleep 0.8; \(Self.countZombies); " +
             "echo init=$(cat /proc/1/comm); echo sh=$$ ppid=$PPID"
-        let r = try runProgram("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", DinitBinary.path,
-                                                    "-d", "0.1", "--", ":wait:sh", "-c", script])
+        let r = try runDinitAsPID1(["-d", "0.1", "--", ":wait:sh", "-c", script])
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(r.stdout.contains("zombies=0"), "zombies left unreaped\n\(r.summary)")
         // Under an emulator PID 1 is named after it: its name says nothing there.
@@ -50,8 +45,8 @@ final class ReapingTests: XCTestCase {
         let script = "for i in 1 2 3; do (sleep 0.1 &); done; sleep 0.6; \(Self.countZombies)"
         // sh -c 'cmd' as PID 1 that never waits for the orphans: run the
         // script in a child shell and keep PID 1 busy in a builtin-free sleep.
-        let r = try runProgram("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
-                                                    "sh -c \(shQuote(script)) & exec sleep 1"])
+        let r = try runProgram(PIDNamespace.unshare, PIDNamespace.unshareArguments +
+                               ["/bin/sh", "-c", "sh -c \(shQuote(script)) & exec sleep 1"])
         XCTAssertFalse(r.stdout.contains("zombies=0"), r.summary)
     }
 
@@ -59,7 +54,7 @@ final class ReapingTests: XCTestCase {
     /// dinit and is TERMed when the run ends (here: a daemon exits on its own).
     func testPID1LongLivedOrphanTerminated() throws {
         try requireUnshare()
-        let r = try runProgram("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", DinitBinary.path,
+        let r = try runDinitAsPID1([
             "-d", "0.1", "-k", "3", "--", ":wait:sh", "-c", "sleep 100 & exit 0",
             "--", "sh", "-c", "sleep 0.3; ps -eo stat=,comm= > /dev/stderr; exit 0"])
         // The daemon exits 0 on its own: status 1.
@@ -104,14 +99,8 @@ final class ReapingTests: XCTestCase {
         let r = try runDinit(["-d", "0.1", "-k", "3", "--", "sleep", "5",
                               "--", "-sh", "-c", "sleep 100 & echo $! > \(f); sleep 0.2; exit 0"])
         XCTAssertEqual(r.status, 15, r.summary)
-        guard let orphan = Int32(readFile(f).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            return XCTFail("no orphan pid recorded\n\(r.summary)")
-        }
         XCTAssertLessThan(r.elapsed, 2.5, "the orphan should die of SIGTERM, not wait for -k\n\(r.summary)")
-        // A zombie handed to init is reaped quickly; give it a moment.
-        let gone = waitFor(timeout: 2) { !processExists(orphan) }
-        if !gone { kill(orphan, SIGKILL) }
-        XCTAssertTrue(gone, "orphan \(orphan) survived dinit\n\(r.summary)")
+        assertOrphanGone(recordedIn: f, r)
     }
 
     /// The same for an orphan left by a `:wait:` command, in a run made only
@@ -121,13 +110,8 @@ final class ReapingTests: XCTestCase {
         let f = "\(dir)/orphan"
         let r = try runDinit(["-k", "3", "--", ":wait:sh", "-c", "sleep 100 & echo $! > \(f); exit 0"])
         XCTAssertEqual(r.status, 0, r.summary)
-        guard let orphan = Int32(readFile(f).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            return XCTFail("no orphan pid recorded\n\(r.summary)")
-        }
         XCTAssertLessThan(r.elapsed, 2.5, r.summary)
-        let gone = waitFor(timeout: 2) { !processExists(orphan) }
-        if !gone { kill(orphan, SIGKILL) }
-        XCTAssertTrue(gone, "orphan \(orphan) survived dinit\n\(r.summary)")
+        assertOrphanGone(recordedIn: f, r)
         XCTAssertEqual(r.log.last, .exiting(status: 0), r.summary)
     }
 
@@ -137,15 +121,10 @@ final class ReapingTests: XCTestCase {
         let f = "\(dir)/orphan"
         let r = try runDinit(["-k", "0.5", "--", ":wait:sh", "-c", "trap '' TERM; sleep 100 & echo $! > \(f); exit 0"])
         XCTAssertEqual(r.status, 0, r.summary)
-        guard let orphan = Int32(readFile(f).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            return XCTFail("no orphan pid recorded\n\(r.summary)")
-        }
         XCTAssertGreaterThan(r.elapsed, 0.4, "SIGKILL only after the kill timeout\n\(r.summary)")
         XCTAssertLessThan(r.elapsed, 3, r.summary)
         XCTAssertTrue(r.stderr.contains("SIGKILL"), r.summary)
-        let gone = waitFor(timeout: 2) { !processExists(orphan) }
-        if !gone { kill(orphan, SIGKILL) }
-        XCTAssertTrue(gone, "orphan \(orphan) survived dinit\n\(r.summary)")
+        assertOrphanGone(recordedIn: f, r)
     }
 
     /// After a signal-requested stop, nothing of the run is left: dinit's
@@ -162,19 +141,19 @@ final class ReapingTests: XCTestCase {
         let r = p.wait()
         XCTAssertEqual(r.status, 15, r.summary)
         XCTAssertLessThan(r.elapsed, 5, r.summary)
-        let survivors = tree.filter { pid in waitFor(timeout: 1) { !processExists(pid) } == false }
-        for pid in survivors { kill(pid, SIGKILL) }
-        XCTAssertEqual(survivors, [], "processes left behind\n\(r.summary)")
+        XCTAssertEqual(survivors(tree, within: 1), [], "processes left behind\n\(r.summary)")
     }
 }
 
-func waitFor(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-    let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
-        if condition() { return true }
-        usleep(10_000)
+/// The orphan whose pid a test's shell wrote into `file` (`echo $! > file`)
+/// is gone soon after dinit's run `r` ended (a zombie handed to init is
+/// reaped quickly: it gets 2 s); a survivor fails the test and is SIGKILLed.
+func assertOrphanGone(recordedIn file: String, _ r: RunResult, file sourceFile: StaticString = #filePath,
+                      line: UInt = #line) {
+    guard let orphan = pidRecorded(in: file) else {
+        return XCTFail("no orphan pid recorded\n\(r.summary)", file: sourceFile, line: line)
     }
-    return condition()
+    assertGone(orphan, within: 2, "orphan \(orphan) survived dinit\n\(r.summary)", file: sourceFile, line: line)
 }
 
 /// dinit as PID 1 receiving signals from outside its namespace (what
@@ -182,8 +161,7 @@ func waitFor(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
 final class PID1SignalTests: XCTestCase {
     func testSIGTERMToPID1StopsInReverseOrder() throws {
         try XCTSkipUnless(ReapingTests.unshareAvailable, "unshare not usable")
-        let p = try RunningProcess("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", DinitBinary.path,
-                                                        "-d", "0.1", "--", "sleep", "5", "--", "sleep", "6"])
+        let p = try startDinitAsPID1(["-d", "0.1", "--", "sleep", "5", "--", "sleep", "6"])
         XCTAssertTrue(p.waitForStderr("Started", count: 2), p.stderr.text)
         // unshare's child is dinit (found by PID: see launchedDinit).
         guard let dinit = launchedDinit(by: p.pid) else { return XCTFail("no dinit under unshare: \(descendants(of: p.pid))") }
@@ -192,13 +170,12 @@ final class PID1SignalTests: XCTestCase {
         XCTAssertFalse(r.timedOut, "SIGTERM to dinit as PID 1 was lost\n\(r.summary)")
         XCTAssertEqual(r.status, 15, r.summary)
         XCTAssertLessThan(r.elapsed, 4, r.summary)
-        let pids = r.startedPids
-        guard pids.count == 2 else { return XCTFail(r.summary) }
-        XCTAssertEqual(Array(r.log.suffix(3)), [
+        guard let pids = r.startedPids(count: 2) else { return }
+        assertLog(r, endsWith: [
             .stopped(pid: pids[1], program: "sleep", status: 15),
             .stopped(pid: pids[0], program: "sleep", status: 15),
             .exiting(status: 15),
-        ], r.summary)
+        ])
     }
 
     /// SIGHUP to PID 1 is forwarded, not fatal (the default action would be
@@ -207,7 +184,7 @@ final class PID1SignalTests: XCTestCase {
         try XCTSkipUnless(ReapingTests.unshareAvailable, "unshare not usable")
         let dir = try makeTempDir(self)
         let f = "\(dir)/got"
-        let p = try RunningProcess("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", DinitBinary.path,
+        let p = try startDinitAsPID1([
             "-d", "0.1", "--", "sh", "-c", "trap 'echo HUP >> \(f)' HUP; trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"])
         XCTAssertTrue(p.waitForStdout("ready"), p.stderr.text)
         guard let dinit = launchedDinit(by: p.pid) else { return XCTFail("no dinit under unshare") }

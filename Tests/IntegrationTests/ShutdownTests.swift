@@ -31,14 +31,13 @@ final class ShutdownTests: XCTestCase {
         // Three sequential 0.3 s stops.
         XCTAssertGreaterThan(stopTime, 0.85, r.summary)
         XCTAssertLessThan(stopTime, 4, r.summary)
-        let pids = r.startedPids
-        guard pids.count == 3 else { return XCTFail(r.summary) }
-        XCTAssertEqual(Array(r.log.suffix(4)), [
+        guard let pids = r.startedPids(count: 3) else { return }
+        assertLog(r, endsWith: [
             .stopped(pid: pids[2], program: "sh", status: 0),
             .stopped(pid: pids[1], program: "sh", status: 0),
             .stopped(pid: pids[0], program: "sh", status: 0),
             .exiting(status: 0),
-        ], r.summary)
+        ])
     }
 
     /// The reverse-order stop also happens when a daemon ends the run.
@@ -70,10 +69,10 @@ final class ShutdownTests: XCTestCase {
         guard let pid = r.startedPids.first else { return XCTFail(r.summary) }
         XCTAssertTrue(r.stderrLines.contains { $0.hasPrefix("dinit: Child \(pid) 'sh'") && $0.contains("SIGKILL") },
                       "an escalation line\n\(r.summary)")
-        XCTAssertEqual(Array(r.log.suffix(2)), [
+        assertLog(r, endsWith: [
             .stopped(pid: pid, program: "sh", status: 9),
             .exiting(status: 9),
-        ], r.summary)
+        ])
         XCTAssertFalse(processExists(pid))
     }
 
@@ -95,13 +94,12 @@ final class ShutdownTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(t0), 3, r.summary)
         XCTAssertEqual(readFile(f), "first\n", r.summary)
         XCTAssertEqual(r.status, 9, r.summary)
-        let pids = r.startedPids
-        guard pids.count == 2 else { return XCTFail(r.summary) }
-        XCTAssertEqual(Array(r.log.suffix(3)), [
+        guard let pids = r.startedPids(count: 2) else { return }
+        assertLog(r, endsWith: [
             .stopped(pid: pids[1], program: "sh", status: 9),
             .stopped(pid: pids[0], program: "sh", status: 0),
             .exiting(status: 9),
-        ], r.summary)
+        ])
     }
 
     /// A second SIGTERM during a slow stop SIGKILLs everything at once.
@@ -189,10 +187,8 @@ final class ShutdownCornerTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(t0), 3, r.summary)
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(r.stderr.contains("SIGKILL"), r.summary)
-        if let orphan = Int32(readFile(f).trimmingCharacters(in: .whitespacesAndNewlines)) {
-            let gone = waitFor(timeout: 2) { !processExists(orphan) }
-            if !gone { kill(orphan, SIGKILL) }
-            XCTAssertTrue(gone, "orphan survived")
+        if let orphan = pidRecorded(in: f) {
+            assertGone(orphan, within: 2, "orphan survived")
         } else {
             XCTFail("no orphan pid")
         }
@@ -208,13 +204,12 @@ final class ShutdownCornerTests: XCTestCase {
         let r = p.wait(timeout: 10)
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertLessThan(r.elapsed, 4, r.summary)
-        let pids = r.startedPids
-        guard pids.count == 2 else { return XCTFail(r.summary) }
-        XCTAssertEqual(Array(r.log.suffix(3)), [
+        guard let pids = r.startedPids(count: 2) else { return }
+        assertLog(r, endsWith: [
             .childExited(pid: pids[0], program: "sh", status: 0),
             .stopped(pid: pids[1], program: "sh", status: 0),
             .exiting(status: 0),
-        ], r.summary)
+        ])
     }
 
     /// Many commands: 200 daemons start with -d 0 and all are stopped.

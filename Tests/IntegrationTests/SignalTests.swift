@@ -15,9 +15,8 @@ final class SignalTests: XCTestCase {
             XCTAssertFalse(r.signaled, "\(name): dinit must not die of the signal\n\(r.summary)")
             XCTAssertEqual(r.status, signo, "\(name)\n\(r.summary)")
             XCTAssertLessThan(r.elapsed, 3, "\(name)\n\(r.summary)")
-            let pids = r.startedPids
-            guard pids.count == 2 else { XCTFail(r.summary); continue }
-            XCTAssertEqual(Array(r.log.suffix(3)), [
+            guard let pids = r.startedPids(count: 2, name) else { continue }
+            assertLog(r, endsWith: [
                 .stopped(pid: pids[1], program: "sleep", status: signo),
                 .stopped(pid: pids[0], program: "sleep", status: signo),
                 .exiting(status: signo),
@@ -101,8 +100,7 @@ final class SignalTests: XCTestCase {
         let r = p.wait(timeout: 10)
         XCTAssertEqual(r.status, 15, r.summary)
         XCTAssertLessThan(r.elapsed, 2.5, r.summary)
-        usleep(100_000)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: f), r.summary)
+        assertNeverCreated(f, r.summary)
         XCTAssertEqual(r.startedPids.count, 1, r.summary)
     }
 
@@ -118,8 +116,7 @@ final class SignalTests: XCTestCase {
         XCTAssertEqual(r.status, 15, r.summary)
         XCTAssertLessThan(r.elapsed, 2.5, r.summary)
         XCTAssertFalse(FileManager.default.fileExists(atPath: f), r.summary)
-        let pids = r.startedPids
-        guard pids.count == 2 else { return XCTFail(r.summary) }
+        guard let pids = r.startedPids(count: 2) else { return }
         XCTAssertTrue(r.log.contains(.stopped(pid: pids[1], program: "sleep", status: 15)), r.summary)
         XCTAssertTrue(r.log.contains(.stopped(pid: pids[0], program: "sleep", status: 15)), r.summary)
     }

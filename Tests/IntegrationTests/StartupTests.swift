@@ -3,6 +3,9 @@ import XCTest
 
 /// `:wait:`, `-`, exit statuses and exec failures.
 final class StartupTests: XCTestCase {
+    /// A daemon that runs until SIGTERM, and then exits 0.
+    static let stopsOnTERM = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]
+
     /// A `:wait:` command runs to completion before the next one starts: the
     /// first writes a file after a pause, the second checks for it.
     func testWaitCommandCompletesBeforeNextStarts() throws {
@@ -11,11 +14,8 @@ final class StartupTests: XCTestCase {
         let r = try runDinit(["-d", "0.1", "--", ":wait:sh", "-c", "sleep 0.3; echo x > \(f)",
                               "--", ":wait:test", "-f", f])
         XCTAssertEqual(r.status, 0, r.summary)
-        let log = r.log
-        let pids = r.startedPids
-        XCTAssertEqual(pids.count, 2, r.summary)
-        guard pids.count == 2 else { return }
-        XCTAssertEqual(log, [
+        guard let pids = r.startedPids(count: 2) else { return }
+        XCTAssertEqual(r.log, [
             .subreaper,
             .started(pid: pids[0], program: "sh"),
             .childExited(pid: pids[0], program: "sh", status: 0),
@@ -51,9 +51,7 @@ final class StartupTests: XCTestCase {
         XCTAssertEqual(r.status, 3, r.summary)
         XCTAssertLessThan(r.elapsed, 3, r.summary)
         XCTAssertFalse(FileManager.default.fileExists(atPath: f), "a command after the failed :wait: ran")
-        let pids = r.startedPids
-        XCTAssertEqual(pids.count, 2, r.summary)
-        guard pids.count == 2 else { return }
+        guard let pids = r.startedPids(count: 2) else { return }
         XCTAssertEqual(r.log, [
             .subreaper,
             .started(pid: pids[0], program: "sleep"),
@@ -71,9 +69,7 @@ final class StartupTests: XCTestCase {
         let r = try runDinit(["-d", "0.1", "--", ":wait:-false", "--", ":wait:touch", f])
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(FileManager.default.fileExists(atPath: f), "startup did not go on\n\(r.summary)")
-        let pids = r.startedPids
-        XCTAssertEqual(pids.count, 2, r.summary)
-        guard pids.count == 2 else { return }
+        guard let pids = r.startedPids(count: 2) else { return }
         // The prefix is not part of the program name.
         XCTAssertEqual(r.log[1], .started(pid: pids[0], program: "false"), r.summary)
         XCTAssertEqual(r.log[2], .childExited(pid: pids[0], program: "false", status: 1), r.summary)
@@ -83,26 +79,21 @@ final class StartupTests: XCTestCase {
     /// A daemon without `-` that exits on its own ends the run with its
     /// status; the other daemons are stopped.
     func testDaemonExitingOnItsOwnEndsRun() throws {
-        let r = try runDinit(["-d", "0.1", "--",
-                              "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done",
-                              "--", "sh", "-c", "sleep 0.3; exit 4"])
+        let r = try runDinit(["-d", "0.1", "--"] + Self.stopsOnTERM + ["--", "sh", "-c", "sleep 0.3; exit 4"])
         XCTAssertEqual(r.status, 4, r.summary)
         XCTAssertLessThan(r.elapsed, 3, r.summary)
-        let pids = r.startedPids
-        guard pids.count == 2 else { return XCTFail(r.summary) }
-        XCTAssertEqual(Array(r.log.suffix(3)), [
+        guard let pids = r.startedPids(count: 2) else { return }
+        assertLog(r, endsWith: [
             .childExited(pid: pids[1], program: "sh", status: 4),
             .stopped(pid: pids[0], program: "sh", status: 0),
             .exiting(status: 4),
-        ], r.summary)
+        ])
     }
 
     /// A daemon without `-` that exits on its own with 0 still ends the run,
     /// and dinit exits 1 (the run ended because a daemon exited).
     func testDaemonExitingZeroGivesStatusOne() throws {
-        let r = try runDinit(["-d", "0.1", "--",
-                              "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done",
-                              "--", "sh", "-c", "sleep 0.3; exit 0"])
+        let r = try runDinit(["-d", "0.1", "--"] + Self.stopsOnTERM + ["--", "sh", "-c", "sleep 0.3; exit 0"])
         XCTAssertEqual(r.status, 1, r.summary)
         XCTAssertEqual(r.log.last, .exiting(status: 1), r.summary)
     }
@@ -110,19 +101,16 @@ final class StartupTests: XCTestCase {
     /// A `-` daemon exiting on its own also ends the run, but its status is
     /// no error: every other child exits 0, so dinit exits 0.
     func testDashDaemonFailureIsNoError() throws {
-        let r = try runDinit(["-d", "0.1", "--",
-                              "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done",
-                              "--", "-sh", "-c", "sleep 0.3; exit 4"])
+        let r = try runDinit(["-d", "0.1", "--"] + Self.stopsOnTERM + ["--", "-sh", "-c", "sleep 0.3; exit 4"])
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertLessThan(r.elapsed, 3, r.summary)
-        let pids = r.startedPids
-        guard pids.count == 2 else { return XCTFail(r.summary) }
+        guard let pids = r.startedPids(count: 2) else { return }
         XCTAssertEqual(r.log[2], .started(pid: pids[1], program: "sh"), r.summary)
-        XCTAssertEqual(Array(r.log.suffix(3)), [
+        assertLog(r, endsWith: [
             .childExited(pid: pids[1], program: "sh", status: 4),
             .stopped(pid: pids[0], program: "sh", status: 0),
             .exiting(status: 0),
-        ], r.summary)
+        ])
     }
 
     /// A daemon that dies during its startup delay ends the run before the
@@ -168,10 +156,10 @@ final class StartupTests: XCTestCase {
         let r = try runDinit(["-d", "0.1", "--", "sh", "-c", "sleep 0.2; kill -USR1 $$"])
         XCTAssertEqual(r.status, 10, r.summary)
         guard let pid = r.startedPids.first else { return XCTFail(r.summary) }
-        XCTAssertEqual(Array(r.log.suffix(2)), [
+        assertLog(r, endsWith: [
             .childExited(pid: pid, program: "sh", status: 10),
             .exiting(status: 10),
-        ], r.summary)
+        ])
     }
 
     /// The first nonzero status in the order children ended wins.

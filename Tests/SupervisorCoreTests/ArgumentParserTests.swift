@@ -1,54 +1,24 @@
 import XCTest
 import SupervisorCore
 
-/// argv as bytes, with argv[0] = "dinit" prepended.
-private func argv(_ args: [String]) -> [[UInt8]] {
-    (["dinit"] + args).map { Array($0.utf8) }
-}
-
 private func parse(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> DinitConfiguration? {
-    do {
-        let inv = try parseDinitArguments(argv(args))
-        guard case .run(let config) = inv else {
-            XCTFail("expected .run for \(args), got \(inv)", file: file, line: line)
-            return nil
-        }
-        return config
-    } catch {
-        XCTFail("unexpected error \(error.kind) for \(args)", file: file, line: line)
-        return nil
-    }
+    parsedRun(parseDinitArguments, argv(args), args, file: file, line: line)
 }
 
 private func parseError(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> ArgumentError? {
-    do {
-        let inv = try parseDinitArguments(argv(args))
-        XCTFail("expected an error for \(args), got \(inv)", file: file, line: line)
-        return nil
-    } catch {
-        return error
-    }
+    parseFailure(parseDinitArguments, argv(args), args, expected: "an error", file: file, line: line)
 }
 
 private func assertError(_ args: [String], _ kind: ArgumentError.Kind, argument: String? = nil,
                          file: StaticString = #filePath, line: UInt = #line) {
     guard let e = parseError(args, file: file, line: line) else { return }
-    XCTAssertEqual(e.kind, kind, "for \(args)", file: file, line: line)
-    if let argument {
-        XCTAssertEqual(String(decoding: e.argument, as: UTF8.self), argument, "for \(args)", file: file, line: line)
-    }
+    assertArgumentError(e, is: kind, argument: argument, for: args, file: file, line: line)
 }
 
 /// The strings the ArgRefs of each command point to.
 private func commandStrings(_ args: [String], _ config: DinitConfiguration) -> [[String]] {
     let v = argv(args)
     return config.commands.map { c in c.args.map { String(decoding: argumentBytes(v, $0), as: UTF8.self) } }
-}
-
-private func message(_ e: ArgumentError) -> String {
-    let line = LineWriter()
-    e.write(to: line)
-    return String(decoding: Array(line.bytes), as: UTF8.self)
 }
 
 final class ArgumentParserTests: XCTestCase {

@@ -1,50 +1,6 @@
 import XCTest
 import SupervisorCore
 
-private let s: Nanoseconds = 1_000_000_000
-private let ms: Nanoseconds = 1_000_000
-private let TERM: Int32 = 15
-private let KILL: Int32 = 9
-private let INT: Int32 = 2
-private let QUIT: Int32 = 3
-private let HUP: Int32 = 1
-private let USR1: Int32 = 10
-private let USR2: Int32 = 12
-
-/// Drives a CronSchedule with scripted events and returns each event's actions.
-private struct CronScript {
-    var core: CronSchedule
-    var actions: ActionList
-
-    init(_ commandline: String = "echo hi", dash: Bool = false, delay: Nanoseconds = 0,
-         interval: Nanoseconds = 60 * s, kill: Nanoseconds = 5 * s, quiet: Int = 0) {
-        core = CronSchedule(commandline: Array(commandline.utf8), ignoresFailure: dash, delay: delay,
-                            interval: interval, killTimeout: kill, quiet: quiet)
-        actions = ActionList(capacity: core.maxActionsPerEvent)
-    }
-
-    mutating func send(_ event: Event, at now: Nanoseconds,
-                       file: StaticString = #filePath, line: UInt = #line) -> [Action] {
-        actions.removeAll()
-        core.handle(event, now: now, into: &actions)
-        XCTAssertLessThanOrEqual(actions.count, core.maxActionsPerEvent, "action buffer must never grow",
-                                 file: file, line: line)
-        let list = (0..<actions.count).map { actions[$0] }
-        // A spawn is always the last action of an event (the reactor's contract).
-        if let k = list.firstIndex(where: { if case .spawn = $0 { return true }; return false }) {
-            XCTAssertEqual(k, list.count - 1, "spawn must be the last action: \(list)", file: file, line: line)
-        }
-        return list
-    }
-
-    /// start (delay 0) + spawned: a run in progress with this pid.
-    mutating func running(pid: Int32, at now: Nanoseconds = 0) {
-        XCTAssertEqual(send(.start(subreaper: false), at: now), [.spawn(child: 0)])
-        XCTAssertEqual(send(.spawned(child: 0, pid: pid), at: now),
-                       core.quiet == 0 ? [.log(.started(child: 0, pid: pid))] : [])
-    }
-}
-
 private func group(_ signal: Int32) -> Action {
     .signal(child: 0, signal: signal, group: true)
 }
@@ -56,7 +12,7 @@ private func exiting(_ status: Int32) -> [Action] {
 private func formatted(_ core: CronSchedule, _ record: LogRecord) -> String {
     let line = LineWriter()
     core.format(record, into: line)
-    return String(decoding: Array(line.bytes), as: UTF8.self)
+    return text(line)
 }
 
 final class CronScheduleTests: XCTestCase {

@@ -1,48 +1,22 @@
 import XCTest
 import SupervisorCore
 
-private let s: Nanoseconds = 1_000_000_000
-
 /// argv as bytes, with argv[0] = "dcrond" prepended.
-private func dcrondArgv(_ args: [String]) -> [[UInt8]] {
-    (["dcrond"] + args).map { Array($0.utf8) }
-}
+private func dcrondArgv(_ args: [String]) -> [[UInt8]] { argv(args, program: "dcrond") }
 
 private func parseRun(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> DcrondConfiguration? {
-    do {
-        let inv = try parseDcrondArguments(dcrondArgv(args))
-        guard case .run(let config) = inv else {
-            XCTFail("expected .run for \(args), got \(inv)", file: file, line: line)
-            return nil
-        }
-        return config
-    } catch {
-        XCTFail("unexpected error \(error.kind) for \(args)", file: file, line: line)
-        return nil
-    }
+    parsedRun(parseDcrondArguments, dcrondArgv(args), args, file: file, line: line)
 }
 
 private func assertError(_ args: [String], _ kind: ArgumentError.Kind, argument: String? = nil,
                          file: StaticString = #filePath, line: UInt = #line) {
-    do {
-        let inv = try parseDcrondArguments(dcrondArgv(args))
-        XCTFail("expected \(kind) for \(args), got \(inv)", file: file, line: line)
-    } catch {
-        XCTAssertEqual(error.kind, kind, "for \(args)", file: file, line: line)
-        if let argument {
-            XCTAssertEqual(String(decoding: error.argument, as: UTF8.self), argument, "for \(args)", file: file, line: line)
-        }
-        // Every error is one line.
-        let text = message(error)
-        XCTAssertFalse(text.isEmpty, file: file, line: line)
-        XCTAssertFalse(text.contains("\n"), "one line: \(text)", file: file, line: line)
-    }
-}
-
-private func message(_ e: ArgumentError) -> String {
-    let line = LineWriter()
-    e.write(to: line)
-    return String(decoding: Array(line.bytes), as: UTF8.self)
+    guard let error = parseFailure(parseDcrondArguments, dcrondArgv(args), args, expected: "\(kind)",
+                                   file: file, line: line) else { return }
+    assertArgumentError(error, is: kind, argument: argument, for: args, file: file, line: line)
+    // Every error is one line.
+    let text = message(error)
+    XCTAssertFalse(text.isEmpty, file: file, line: line)
+    XCTAssertFalse(text.contains("\n"), "one line: \(text)", file: file, line: line)
 }
 
 /// The command line as the spawner will see it (prefix skipped).

@@ -1,63 +1,50 @@
 import XCTest
 import SupervisorCore
 
-private let s: Nanoseconds = 1_000_000_000
-private let TERM: Int32 = 15
-private let KILL: Int32 = 9
-private let HUP: Int32 = 1
-
-private func drive(_ core: inout Supervisor, _ event: Event, at now: Nanoseconds) -> [Action] {
-    var list = ActionList(capacity: core.maxActionsPerEvent)
-    core.handle(event, now: now, into: &list)
-    return (0..<list.count).map { list[$0] }
-}
-
-private func bytes(_ args: [String]) -> [[UInt8]] { (["dinit"] + args).map { Array($0.utf8) } }
-
 /// Behaviour added for the hard cases: -g, the grace after SIGKILL, log
 /// levels of records, one-line messages whatever the input.
 final class HardeningCoreTests: XCTestCase {
     func testDashGSetsSignalGroups() throws {
-        guard case .run(let plain) = try parseDinitArguments(bytes(["--", "a"])),
-              case .run(let grouped) = try parseDinitArguments(bytes(["-g", "--", "a"])),
-              case .run(let clustered) = try parseDinitArguments(bytes(["-qgq", "--", "a"])) else {
+        guard case .run(let plain) = try parseDinitArguments(argv(["--", "a"])),
+              case .run(let grouped) = try parseDinitArguments(argv(["-g", "--", "a"])),
+              case .run(let clustered) = try parseDinitArguments(argv(["-qgq", "--", "a"])) else {
             return XCTFail("expected runs")
         }
         XCTAssertFalse(plain.signalGroups)
         XCTAssertTrue(grouped.signalGroups)
         XCTAssertTrue(clustered.signalGroups)
         XCTAssertEqual(clustered.quiet, 2)
-        XCTAssertThrowsError(try parseDinitArguments(bytes(["-gx", "--", "a"])))
+        XCTAssertThrowsError(try parseDinitArguments(argv(["-gx", "--", "a"])))
     }
 
     func testSignalGroupsRoutesEverySignalToTheGroup() {
-        var core = Supervisor(commands: [SupervisedCommand(name: Array("a".utf8))], startupDelay: 0,
-                              killTimeout: 2 * s, quiet: 2, signalGroups: true)
-        _ = drive(&core, .start(subreaper: false), at: 0)
-        _ = drive(&core, .spawned(child: 0, pid: 10), at: 0)
-        XCTAssertEqual(drive(&core, .signal(HUP), at: 1), [.signal(child: 0, signal: HUP, group: true)])
-        XCTAssertEqual(drive(&core, .signal(TERM), at: 2),
+        var t = Script(core: Supervisor(commands: [SupervisedCommand(name: Array("a".utf8))], startupDelay: 0,
+                              killTimeout: 2 * s, quiet: 2, signalGroups: true))
+        _ = t.send(.start(subreaper: false), at: 0)
+        _ = t.send(.spawned(child: 0, pid: 10), at: 0)
+        XCTAssertEqual(t.send(.signal(HUP), at: 1), [.signal(child: 0, signal: HUP, group: true)])
+        XCTAssertEqual(t.send(.signal(TERM), at: 2),
                        [.cancelDeadline, .signal(child: 0, signal: TERM, group: true), .armDeadline(2 + 2 * s)])
-        XCTAssertEqual(drive(&core, .deadline, at: 2 + 2 * s),
+        XCTAssertEqual(t.send(.deadline, at: 2 + 2 * s),
                        [.signal(child: 0, signal: KILL, group: true), .armDeadline(2 + 4 * s)])
     }
 
     /// -k 0: SIGKILL follows the stop signal at once, and the child then gets
     /// a second to be reaped instead of being given up on at once.
     func testKillTimeoutZeroStillWaitsForTheKilledChild() {
-        var core = Supervisor(commands: [SupervisedCommand(name: Array("a".utf8))], startupDelay: 0,
-                              killTimeout: 0, quiet: 0)
-        _ = drive(&core, .start(subreaper: false), at: 0)
-        _ = drive(&core, .spawned(child: 0, pid: 10), at: 0)
-        XCTAssertEqual(drive(&core, .signal(TERM), at: 100),
+        var t = Script(core: Supervisor(commands: [SupervisedCommand(name: Array("a".utf8))], startupDelay: 0,
+                              killTimeout: 0, quiet: 0))
+        _ = t.send(.start(subreaper: false), at: 0)
+        _ = t.send(.spawned(child: 0, pid: 10), at: 0)
+        XCTAssertEqual(t.send(.signal(TERM), at: 100),
                        [.cancelDeadline, .signal(child: 0, signal: TERM, group: false), .armDeadline(100)])
-        XCTAssertEqual(drive(&core, .deadline, at: 100),
+        XCTAssertEqual(t.send(.deadline, at: 100),
                        [.log(.killing(child: 0, pid: 10)), .signal(child: 0, signal: KILL, group: false),
                         .armDeadline(100 + KillGrace.minimum)])
-        let end = drive(&core, .childExited(child: 0, status: KILL), at: 200)
+        let end = t.send(.childExited(child: 0, status: KILL), at: 200)
         XCTAssertEqual(end.first, Action.log(.stopped(child: 0, pid: 10, status: KILL)))
-        _ = drive(&core, .orphansGone, at: 300)
-        XCTAssertEqual(core.exitStatus, KILL)
+        _ = t.send(.orphansGone, at: 300)
+        XCTAssertEqual(t.core.exitStatus, KILL)
     }
 
     func testRecordLevels() {
@@ -82,7 +69,7 @@ final class HardeningCoreTests: XCTestCase {
     /// Found by the fuzzer: an argument with a newline made a two-line error.
     func testErrorMessagesEscapeControlCharacters() {
         do {
-            _ = try parseDinitArguments(bytes(["-d", "1\n2"]))
+            _ = try parseDinitArguments(argv(["-d", "1\n2"]))
             XCTFail("expected an error")
         } catch {
             let line = LineWriter()

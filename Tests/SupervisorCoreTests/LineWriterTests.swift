@@ -1,10 +1,6 @@
 import XCTest
 import SupervisorCore
 
-private func text(_ w: LineWriter) -> String {
-    String(decoding: Array(w.bytes), as: UTF8.self)
-}
-
 private var sleepCore: Supervisor { Supervisor(
     commands: [SupervisedCommand(name: Array("sleep".utf8)), SupervisedCommand(name: Array("sleep".utf8)),
                SupervisedCommand(name: Array("nope".utf8))],

@@ -1,32 +1,6 @@
 import XCTest
 import SupervisorCore
 
-private let s: Nanoseconds = 1_000_000_000
-private let TERM: Int32 = 15
-private let KILL: Int32 = 9
-private let INT: Int32 = 2
-private let QUIT: Int32 = 3
-private let HUP: Int32 = 1
-private let USR1: Int32 = 10
-
-/// Drives a Supervisor with scripted events and returns each event's actions.
-private struct Script {
-    var core: Supervisor
-    var actions: ActionList
-
-    init(_ commands: [SupervisedCommand], delay: Nanoseconds = 1 * s, kill: Nanoseconds = 5 * s, quiet: Int = 0) {
-        core = Supervisor(commands: commands, startupDelay: delay, killTimeout: kill, quiet: quiet)
-        actions = ActionList(capacity: core.maxActionsPerEvent)
-    }
-
-    mutating func send(_ event: Event, at now: Nanoseconds) -> [Action] {
-        actions.removeAll()
-        core.handle(event, now: now, into: &actions)
-        XCTAssertLessThanOrEqual(actions.count, core.maxActionsPerEvent)
-        return (0..<actions.count).map { actions[$0] }
-    }
-}
-
 private func daemon(_ name: String, dash: Bool = false) -> SupervisedCommand {
     SupervisedCommand(name: Array(name.utf8), isWait: false, ignoresFailure: dash)
 }
@@ -434,22 +408,25 @@ final class SupervisorTests: XCTestCase {
 
     // MARK: Exit status rules
 
+    /// TERM at 0, then the children exit in this order (as (child, status)),
+    /// at 1, 2, 3, ...
+    private func stopByTERM(_ t: inout Script, exits: [(child: Int, status: Int32)]) {
+        _ = t.send(.signal(TERM), at: 0)
+        for (k, e) in exits.enumerated() {
+            _ = t.send(.childExited(child: e.child, status: e.status), at: Nanoseconds(k + 1))
+        }
+    }
+
     func testFirstNonzeroInOrderEndedAmongNonDash() {
         var t = runningThree(commands: [daemon("a"), daemon("b", dash: true), daemon("c")])
-        _ = t.send(.signal(TERM), at: 0)
-        _ = t.send(.childExited(child: 2, status: 0), at: 1)
-        _ = t.send(.childExited(child: 1, status: 7), at: 2)  // dash: ignored
-        _ = t.send(.childExited(child: 0, status: 3), at: 3)
+        stopByTERM(&t, exits: [(2, 0), (1, 7), (0, 3)])  // b's 7: dash, ignored
         XCTAssertEqual(t.core.exitStatus, 3)
         XCTAssertEqual(t.send(.orphansGone, at: 4), [.cancelDeadline, .log(.exiting(status: 3)), .exit(3)])
     }
 
     func testFirstNonzeroWinsOverLater() {
         var t = runningThree()
-        _ = t.send(.signal(TERM), at: 0)
-        _ = t.send(.childExited(child: 2, status: 143), at: 1)
-        _ = t.send(.childExited(child: 1, status: 0), at: 2)
-        _ = t.send(.childExited(child: 0, status: 15), at: 3)
+        stopByTERM(&t, exits: [(2, 143), (1, 0), (0, 15)])
         XCTAssertEqual(t.send(.orphansGone, at: 4), [.cancelDeadline, .log(.exiting(status: 143)), .exit(143)])
     }
 
@@ -468,10 +445,7 @@ final class SupervisorTests: XCTestCase {
 
     func testSignalShutdownAllZeroExitsZero() {
         var t = runningThree()
-        _ = t.send(.signal(TERM), at: 0)
-        _ = t.send(.childExited(child: 2, status: 0), at: 1)
-        _ = t.send(.childExited(child: 1, status: 0), at: 2)
-        _ = t.send(.childExited(child: 0, status: 0), at: 3)
+        stopByTERM(&t, exits: [(2, 0), (1, 0), (0, 0)])
         XCTAssertEqual(t.send(.orphansGone, at: 4), [.cancelDeadline, .log(.exiting(status: 0)), .exit(0)])
     }
 

@@ -4,9 +4,9 @@
 # CI runs. The children dinit and dcrond start are the host's own programs
 # (sh, sleep): qemu-user hands an execve of a host binary to the kernel.
 #
-#   bash tests-qemu/run-tests.sh             # runs `make ARCH=aarch64` first
-#   SKIP_BUILD=1 bash tests-qemu/run-tests.sh                   # out/aarch64/ as is
-#   DINIT_BIN=... DCROND_BIN=... QEMU=qemu-riscv64 bash tests-qemu/run-tests.sh
+#   bash Tests/Qemu/run-tests.sh             # runs `make ARCH=aarch64` first
+#   SKIP_BUILD=1 bash Tests/Qemu/run-tests.sh                   # out/aarch64/ as is
+#   DINIT_BIN=... DCROND_BIN=... QEMU=qemu-riscv64 bash Tests/Qemu/run-tests.sh
 #
 # Needs qemu-user 8.1 or later (Debian 12's 7.2 answers
 # prctl(PR_SET_CHILD_SUBREAPER) with EINVAL; bookworm-backports has 10.x),
@@ -20,7 +20,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
+repo=$(cd "$here/../.." && pwd)
 passed=0
 failed=0
 

@@ -1,5 +1,5 @@
 // libFuzzer entry point for dinit's and dcrond's argument parsers.
-// Built by Fuzz/run.sh together with Sources/SupervisorCore (standard Swift,
+// Built by Tests/Fuzz/run.sh together with Sources/SupervisorCore (standard Swift,
 // -sanitize=fuzzer,address). The input is split on NUL bytes into argv.
 // Every input must either parse or throw an ArgumentError whose message is
 // one line; anything else (a crash, a trap, a multi-line message) is a bug.

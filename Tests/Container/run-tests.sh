@@ -5,9 +5,9 @@
 # binaries, nothing else (no libc, no Swift runtime). Plus dinit in a chroot
 # that holds nothing but the binary and has no /proc.
 #
-#   bash tests-container/run-tests.sh          # runs `make` first
-#   SKIP_BUILD=1 bash tests-container/run-tests.sh                 # use out/ as is
-#   DINIT_BIN=... DCROND_BIN=... bash tests-container/run-tests.sh # other binaries
+#   bash Tests/Container/run-tests.sh          # runs `make` first
+#   SKIP_BUILD=1 bash Tests/Container/run-tests.sh                 # use out/ as is
+#   DINIT_BIN=... DCROND_BIN=... bash Tests/Container/run-tests.sh # other binaries
 #
 # Needs root and Debian's runc, busybox-static and util-linux (unshare);
 # python3 for editing config.json. Ends with the line "N passed, M failed" and
@@ -16,7 +16,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
+repo=$(cd "$here/../.." && pwd)
 passed=0
 failed=0
 

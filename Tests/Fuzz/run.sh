@@ -2,14 +2,14 @@
 # Builds the argument-parser fuzzer with libFuzzer and AddressSanitizer and
 # runs it for a bounded time (default 60 s; FUZZ_SECONDS overrides).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 out=.build-fuzz
 mkdir -p "$out/corpus"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name SupervisorCore -emit-module \
     -emit-module-path "$out/SupervisorCore.swiftmodule" -emit-library -static \
     Sources/SupervisorCore/*.swift -o "$out/libSupervisorCore.a"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -I "$out" -L "$out" -lSupervisorCore \
-    Fuzz/ArgumentsFuzzer.swift -o "$out/fuzz-arguments"
+    Tests/Fuzz/ArgumentsFuzzer.swift -o "$out/fuzz-arguments"
 # Seeds: typical command lines, NUL-separated.
 printf -- '-d\0000.25\000--\000sleep\0005\000--\000:wait:-true' > "$out/corpus/seed1"
 printf -- '-qqq\000-i\0003600\000--\000-php -f x' > "$out/corpus/seed2"

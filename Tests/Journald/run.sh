@@ -5,7 +5,7 @@
 # the fields received. Also checks that the default build does not link
 # libsystemd. Needs root (unshare --mount), libsystemd-dev, python3.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 passed=0
 failed=0
 check() { # name, command...
@@ -30,7 +30,7 @@ cat > "$work/inner.sh" <<INNER
 set -u
 mount -t tmpfs tmpfs /run
 mkdir -p /run/systemd/journal
-python3 tests-journald/receiver.py /run/systemd/journal/socket "$work/entries.jsonl" 6 &
+python3 Tests/Journald/receiver.py /run/systemd/journal/socket "$work/entries.jsonl" 6 &
 for i in \$(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
 $J/dinit -j -d 0 -- :wait:sh -c 'exit 0' -- :wait:-sh -c 'exit 3' -- sh -c 'exit 4' 2>"$work/dinit.err"
 echo \$? > "$work/dinit.rc"
