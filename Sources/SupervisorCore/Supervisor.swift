@@ -36,13 +36,19 @@ public struct SupervisedCommand: Equatable {
 /// State per child: pending -> running -> exited (or abandoned when even
 /// SIGKILL did not end it). Phases of the run:
 ///
-///   starting --all started--> running --shutdown--> stopping --> orphans --> done
-///     |   ^  \_____________________shutdown_______________^^
-///     |   |                                                 |
-///     |   READY=1                                           |
-///     |   |                                                 |
-///     `--:notify: spawned--> awaitingReady --exit before READY=1,
-///                                            ready timeout, shutdown
+///   idle --start--> starting ------all started------> running
+///                     |     ^                              |
+///       :notify: spawned    READY=1                        |
+///                     v     |                              |
+///                  awaitingReady                           |
+///                     |                                    |
+///   exit before READY=1, ready timeout,                    |
+///   shutdown          |         starting --shutdown--.     | shutdown
+///                     v                              v     v
+///                  stopping <------------------------------'
+///                     |
+///                     v
+///                  orphans --> done
 ///
 /// A `:notify:` command is started like a daemon, then start-up waits in
 /// `awaitingReady` for its READY=1 instead of the startup delay; the one

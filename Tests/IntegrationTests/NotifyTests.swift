@@ -98,6 +98,21 @@ final class NotifyTests: XCTestCase {
         return (p, file)
     }
 
+    func testBadCommandLines() throws {
+        let marker = dir + "/started"
+        for args in [["--", ":wait::notify:touch", marker], ["--", "true", "--", ":notify::wait:-touch", marker],
+                     ["-r", "soon", "--", "touch", marker], ["-r"]] {
+            let r = try runDinit(args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.summary)")
+            XCTAssertEqual(r.stderrLines.count, 1, "\(args): \(r.summary)")
+            XCTAssertTrue(r.stderr.hasPrefix("dinit: "), r.summary)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+        let help = try runDinit(["--help"])
+        XCTAssertTrue(help.stdout.contains(":notify:"), help.stdout)
+        XCTAssertTrue(help.stdout.contains("-r ready_timeout"), help.stdout)
+    }
+
     func testReadyStartsTheNextCommandLongBeforeTheDelay() throws {
         // -d 30: only READY=1 can explain a start of the next within seconds.
         let r = try runDinit(["-d", "30", "--", ] + d("sleep:0.3", "send:STATUS=warming up", "send:READY=1")
