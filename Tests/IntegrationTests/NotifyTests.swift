@@ -54,13 +54,14 @@ run(sys.argv[1:])
 time.sleep(1000)
 """#
 
-/// Listens on an abstract datagram socket and appends "pid=<sender> <message>"
-/// lines to a file (the sender from SCM_CREDENTIALS).
+/// Listens on a datagram socket (abstract, or a path when the name starts
+/// with "/", as systemd's /run/systemd/notify) and appends
+/// "pid=<sender> <message>" lines to a file (the sender from SCM_CREDENTIALS).
 private let listenerScript = #"""
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-s.bind('\0' + sys.argv[1])
+s.bind(sys.argv[1] if sys.argv[1].startswith('/') else '\0' + sys.argv[1])
 open(sys.argv[2], 'w').close()
 print('listening', flush=True)
 while True:
@@ -91,7 +92,7 @@ final class NotifyTests: XCTestCase {
 
     /// Starts a listener on @name; returns it and the file it writes.
     func listen(_ name: String) throws -> (RunningProcess, String) {
-        let file = dir + "/\(name).log"
+        let file = dir + "/\(name.replacingOccurrences(of: "/", with: "_")).log"
         let p = try RunningProcess("/usr/bin/env", ["python3", dir + "/listen.py", name, file])
         addTeardownBlock { killTree(p.pid); _ = p.wait(timeout: 5) }
         XCTAssertTrue(p.waitForStdout("listening", timeout: 20), "listener did not start")
@@ -278,6 +279,17 @@ final class NotifyTests: XCTestCase {
         XCTAssertEqual(r.status, 15, r.summary)
         let got = lines(readFile(file))
         XCTAssertEqual(got, ["pid=\(p.pid) READY=1|STATUS=Running|", "pid=\(p.pid) STOPPING=1|STATUS=Stopping|"])
+    }
+
+    func testOwnManagerAtAPathAsUnderSystemd() throws {
+        let path = dir + "/notify"
+        let (_, file) = try listen(path)
+        let p = try RunningProcess(DinitBinary.path, ["--", ":wait:true"], environment: ["NOTIFY_SOCKET": path])
+        let done = p.wait(timeout: 20)
+        XCTAssertEqual(done.status, 0, done.summary)
+        // A run of only :wait: commands: ready, then stopping at once.
+        XCTAssertTrue(p.waitUntil(timeout: 10) { lines(readFile(file)).count == 2 }, readFile(file))
+        XCTAssertEqual(lines(readFile(file)), ["pid=\(p.pid) READY=1|STATUS=Running|", "pid=\(p.pid) STOPPING=1|STATUS=Stopping|"])
     }
 
     func testDinitUnderDinit() throws {
