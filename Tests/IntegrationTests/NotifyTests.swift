@@ -116,7 +116,7 @@ final class NotifyTests: XCTestCase {
 
     func testReadyStartsTheNextCommandLongBeforeTheDelay() throws {
         // -d 30: only READY=1 can explain a start of the next within seconds.
-        let r = try runDinit(["-d", "30", "--", ] + d("sleep:0.3", "send:STATUS=warming up", "send:READY=1")
+        let r = try runDinit(["-d", "30", "--"] + d("sleep:0.3", "send:STATUS=warming up", "send:READY=1")
                              + ["--", "sh", "-c", "exit 0"], timeout: 20)
         XCTAssertLessThan(r.elapsed, 10, r.summary)
         let lines = r.dinitLines
@@ -133,7 +133,7 @@ final class NotifyTests: XCTestCase {
     }
 
     func testReadyFromAGrandchildInTheChildsGroup() throws {
-        let r = try runDinit(["-d", "30", "--", ] + d("grandchild:sleep:0.2,send:READY=1")
+        let r = try runDinit(["-d", "30", "--"] + d("grandchild:sleep:0.2,send:READY=1")
                              + ["--", "sh", "-c", "exit 0"], timeout: 20)
         XCTAssertLessThan(r.elapsed, 10, r.summary)
         XCTAssertEqual(readyLines(r).count, 1, r.summary)
@@ -177,7 +177,7 @@ final class NotifyTests: XCTestCase {
         let envFile = dir + "/env"
         // The :notify: child itself sends nothing; a process it starts in a
         // session (and group) of its own sends READY=1 many times.
-        let p = try startDinit(["-r", "3", "--", ] + d("env:" + envFile,
+        let p = try startDinit(["-r", "3", "--"] + d("env:" + envFile,
                                  "setsid:sleep:0.2,send:READY=1,send:READY=1,send:STATUS=forged")
                                + ["--", "sh", "-c", "echo SHOULD-NOT-START"])
         XCTAssertTrue(p.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: envFile) && !readFile(envFile).isEmpty })
@@ -208,7 +208,7 @@ final class NotifyTests: XCTestCase {
     }
 
     func testReadyTimeout() throws {
-        let r = try runDinit(["-r", "0.5", "--", ] + d() + ["--", "sh", "-c", "echo SHOULD-NOT-START"],
+        let r = try runDinit(["-r", "0.5", "--"] + d() + ["--", "sh", "-c", "echo SHOULD-NOT-START"],
                              timeout: 20)
         XCTAssertEqual(r.status, 1, r.summary)
         XCTAssertFalse(r.stdout.contains("SHOULD-NOT-START"), r.summary)
@@ -220,24 +220,24 @@ final class NotifyTests: XCTestCase {
     }
 
     func testExtendTimeoutMovesTheDeadline() throws {
-        // -r 1 alone would time out (see testReadyTimeout); the extension
-        // to now + 4 s lets READY=1 at about 2 s count.
-        let r = try runDinit(["-r", "1", "--", ] + d("sleep:0.3", "send:EXTEND_TIMEOUT_USEC=4000000",
-                                                              "sleep:1.7", "send:READY=1")
-                             + ["--", "sh", "-c", "exit 0"], timeout: 20)
+        // -r 5 alone would time out at 5 s (see testReadyTimeout); the
+        // extension to now + 10 s lets READY=1 at about 5.6 s count.
+        let r = try runDinit(["-r", "5", "--"] + d("sleep:0.1", "send:EXTEND_TIMEOUT_USEC=10000000",
+                                                  "sleep:5.5", "send:READY=1")
+                             + ["--", "sh", "-c", "exit 0"], timeout: 30)
         XCTAssertEqual(readyLines(r).count, 1, r.summary)
         XCTAssertEqual(r.startedPids.count, 2, r.summary)
-        XCTAssertGreaterThanOrEqual(r.elapsed, 1.9, r.summary)
+        XCTAssertGreaterThanOrEqual(r.elapsed, 5.5, r.summary)
         XCTAssertEqual(r.status, 15, r.summary)
         // And an extension that runs out is a timeout too.
-        let short = try runDinit(["-r", "5", "--", ] + d("send:EXTEND_TIMEOUT_USEC=300000") +
+        let short = try runDinit(["-r", "5", "--"] + d("send:EXTEND_TIMEOUT_USEC=300000") +
                                  ["--", "true"], timeout: 20)
         XCTAssertEqual(short.status, 1, short.summary)
-        XCTAssertLessThan(short.elapsed, 4, short.summary)
+        XCTAssertLessThan(short.elapsed, 4.5, short.summary)
     }
 
     func testExitBeforeReady() throws {
-        let r = try runDinit(["-d", "0", "--", "sleep", "100", "--", ] + d("sleep:0.2", "exit:3")
+        let r = try runDinit(["-d", "0", "--", "sleep", "100", "--"] + d("sleep:0.2", "exit:3")
                              + ["--", "sh", "-c", "echo SHOULD-NOT-START"], timeout: 20)
         XCTAssertEqual(r.status, 3, r.summary)
         XCTAssertFalse(r.stdout.contains("SHOULD-NOT-START"), r.summary)
@@ -248,7 +248,7 @@ final class NotifyTests: XCTestCase {
         let (a, b, c) = (dir + "/a", dir + "/b", dir + "/c")
         let p = try RunningProcess(DinitBinary.path, [
             "-d", "0", "--", ":wait:sh", "-c", "echo ${NOTIFY_SOCKET-unset} > \(a)",
-            "--", ] + d("env:" + b, "send:READY=1") + [
+            "--"] + d("env:" + b, "send:READY=1") + [
             "--", "sh", "-c", "echo ${NOTIFY_SOCKET-unset} > \(c); exit 0"],
             environment: ["NOTIFY_SOCKET": "@dinit-test-inherited-\(getpid())"])
         let r = p.wait(timeout: 20)
@@ -265,7 +265,7 @@ final class NotifyTests: XCTestCase {
     func testDinitTellsItsOwnManagerReadyAndStopping() throws {
         let name = "dinit-test-\(getpid())-\(UUID().uuidString.prefix(8))"
         let (_, file) = try listen(name)
-        let p = try RunningProcess(DinitBinary.path, ["-d", "0", "--", ] + d("sleep:1", "send:READY=1")
+        let p = try RunningProcess(DinitBinary.path, ["-d", "0", "--"] + d("sleep:1", "send:READY=1")
                                    + ["--", "sleep", "100"], environment: ["NOTIFY_SOCKET": "@" + name])
         // Start-up is complete only when the :notify: command is ready.
         usleep(500_000)
