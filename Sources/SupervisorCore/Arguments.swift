@@ -32,6 +32,8 @@ public struct ArgumentError: Error, Equatable {
         case extraArgument
         /// `-j` in a build without the Journald trait.
         case noJournalSupport
+        /// `:wait:` and `:notify:` on one command.
+        case conflictingPrefixes
     }
 
     public var kind: Kind
@@ -58,6 +60,8 @@ public struct ArgumentError: Error, Equatable {
         case .missingInterval: line.text("missing -i interval (seconds between runs, greater than 0)")
         case .missingCommandline: line.text("no command line given")
         case .zeroInterval: line.text("the interval must be greater than 0, not '"); line.escaped(argument); line.text("'")
+        case .conflictingPrefixes:
+            line.text("':wait:' and ':notify:' cannot be combined, in '"); line.escaped(argument); line.text("'")
         case .noJournalSupport:
             line.text("-j: built without journald support (build with: swift build --traits Journald)")
         case .extraArgument:
@@ -182,11 +186,14 @@ public struct ParsedCommand: Equatable {
     public var ignoresFailure: Bool
     /// argv of the program; the first is the program itself.
     public var args: [ArgRef]
+    /// `:notify:`: the next command starts when this one sends READY=1.
+    public var isNotify: Bool
 
-    public init(isWait: Bool, ignoresFailure: Bool, args: [ArgRef]) {
+    public init(isWait: Bool, ignoresFailure: Bool, args: [ArgRef], isNotify: Bool = false) {
         self.isWait = isWait
         self.ignoresFailure = ignoresFailure
         self.args = args
+        self.isNotify = isNotify
     }
 }
 
@@ -194,6 +201,9 @@ public struct DinitConfiguration: Equatable {
     public var quiet = 0
     public var startupDelay: Nanoseconds = 1_000_000_000
     public var killTimeout: Nanoseconds = 5_000_000_000
+    /// `-r`: seconds a `:notify:` command may take to send READY=1 (0: no
+    /// limit; 90 like systemd's default start timeout).
+    public var readyTimeout: Nanoseconds = 90_000_000_000
     /// `-g`: signals go to each child's process group.
     public var signalGroups = false
     /// `-j`: log to systemd-journald (builds with the Journald trait).
@@ -202,8 +212,8 @@ public struct DinitConfiguration: Equatable {
     public init() {}
 }
 
-/// `dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] -- command -- command ...`
-/// `command := [:wait:][-]program [args...]`. The first `--` may be left out
+/// `dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] [-r ready_timeout] -- command -- command ...`
+/// `command := [:wait:|:notify:][-]program [args...]`. The first `--` may be left out
 /// when the first program does not start with `-`. A lone `--` always
 /// separates commands; `\--` reaches the program as `--` (one backslash is
 /// removed from any argument made of backslashes followed by `--`).
@@ -211,7 +221,7 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     var config = DinitConfiguration()
     var scanner = OptionScanner(argv)
     scanning: while true {
-        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k")],
+        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k"), UInt8(ascii: "r")],
                                 flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j")]) {
         case .end: break scanning
         case .help: return .help
@@ -223,7 +233,13 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
             if letters.contains(UInt8(ascii: "j")) { config.journal = true }
         case .value(let option, let value):
             let ns = try OptionScanner.seconds(value)
-            if option == UInt8(ascii: "d") { config.startupDelay = ns } else { config.killTimeout = ns }
+            if option == UInt8(ascii: "d") {
+                config.startupDelay = ns
+            } else if option == UInt8(ascii: "r") {
+                config.readyTimeout = ns
+            } else {
+                config.killTimeout = ns
+            }
         }
     }
     var i = scanner.index
@@ -232,14 +248,17 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
 
     var current: [ArgRef] = []
     var isWait = false
+    var isNotify = false
     var ignores = false
     while true {
         let atEnd = i >= argv.count
         if atEnd || argv[i] == OptionScanner.dashDash {
             if current.isEmpty { throw ArgumentError(.emptyCommand) }
-            config.commands.append(ParsedCommand(isWait: isWait, ignoresFailure: ignores, args: current))
+            config.commands.append(ParsedCommand(isWait: isWait, ignoresFailure: ignores, args: current,
+                                                 isNotify: isNotify))
             current = []
             isWait = false
+            isNotify = false
             ignores = false
             if atEnd { break }
             i += 1
@@ -251,6 +270,12 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
             if hasPrefix(a, ":wait:") {
                 isWait = true
                 offset = 6
+            }
+            if hasPrefix(a, from: offset, ":notify:") {
+                isNotify = true
+                offset += 8
+                if hasPrefix(a, from: offset, ":wait:") { isWait = true }
+                if isWait { throw ArgumentError(.conflictingPrefixes, a) }
             }
             if offset < a.count, a[offset] == UInt8(ascii: "-") {
                 ignores = true
@@ -288,6 +313,15 @@ func matches(_ a: [UInt8], _ s: StaticString) -> Bool {
 
 func hasPrefix(_ a: [UInt8], _ s: StaticString) -> Bool {
     s.withUTF8Buffer { b in hasPrefix(a, b) }
+}
+
+/// Whether `a[from...]` starts with `s`.
+func hasPrefix(_ a: [UInt8], from: Int, _ s: StaticString) -> Bool {
+    s.withUTF8Buffer { b in
+        if a.count - from < b.count { return false }
+        for k in 0..<b.count where a[from + k] != b[k] { return false }
+        return true
+    }
 }
 
 func hasPrefix(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {

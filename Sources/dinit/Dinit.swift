@@ -3,9 +3,12 @@ import Reactor
 import SupervisorCore
 
 let usage: StaticString = """
-Usage: dinit [-q...] [-g] [-j] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
-Commands: [:wait:][-]command [args, ...]
+Usage: dinit [-q...] [-g] [-j] [-d startup_delay] [-k kill_timeout] [-r ready_timeout]
+             -- command -- command -- ...
+Commands: [:wait:|:notify:][-]command [args, ...]
   :wait:            run the command to completion before starting the next
+  :notify:          start the next command when this one sends READY=1
+                    (sd_notify: it gets NOTIFY_SOCKET), not after startup_delay
   -                 a nonzero exit status of the command is no error
   \\--               passes a literal -- to a command
 Options:
@@ -17,6 +20,8 @@ Options:
   -d startup_delay  seconds each command must stay alive before the next
                     starts (default 1; decimals allowed)
   -k kill_timeout   seconds between the stop signal and SIGKILL (default 5)
+  -r ready_timeout  seconds a :notify: command may take to send READY=1
+                    (default 90; 0: no limit)
   -h, --help        show this help and exit
   -V, --version     show the version and exit
 
@@ -55,15 +60,18 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     var argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>] = []
     for c in config.commands {
         commands.append(SupervisedCommand(name: argumentBytes(args, c.args[0]),
-                                          isWait: c.isWait, ignoresFailure: c.ignoresFailure))
+                                          isWait: c.isWait, ignoresFailure: c.ignoresFailure,
+                                          isNotify: c.isNotify))
         argvs.append(spawnArgv(c.args, argv: argv))
     }
     let core = Supervisor(commands: commands, startupDelay: config.startupDelay,
                           killTimeout: config.killTimeout, quiet: config.quiet,
-                          signalGroups: config.signalGroups)
+                          signalGroups: config.signalGroups, readyTimeout: config.readyTimeout,
+                          notifiesParent: ParentNotifier.requested)
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal
+    options.notifyChildren = config.commands.map { $0.isNotify }
     options.terminalForLastChild = !options.silenceChildren && Terminal.inForeground
     do {
         var reactor = try Reactor(core: core, argvs: argvs, options: options)
