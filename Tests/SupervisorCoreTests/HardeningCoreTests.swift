@@ -5,6 +5,8 @@ private let s: Nanoseconds = 1_000_000_000
 private let TERM: Int32 = 15
 private let KILL: Int32 = 9
 private let HUP: Int32 = 1
+private let INT: Int32 = 2
+private let QUIT: Int32 = 3
 
 private func drive(_ core: inout Supervisor, _ event: Event, at now: Nanoseconds) -> [Action] {
     var list = ActionList(capacity: core.maxActionsPerEvent)
@@ -102,5 +104,99 @@ final class HardeningCoreTests: XCTestCase {
         let line = LineWriter()
         core.format(.started(child: 0, pid: 5), into: line)
         XCTAssertEqual(String(decoding: line.bytes, as: UTF8.self), "dinit: Started 5 'a\\nb'\n")
+    }
+}
+
+/// Regressions of issue 9 in the pure cores.
+final class HardeningCoreRegressionTests: XCTestCase {
+    private func core(_ names: [String]) -> Supervisor {
+        Supervisor(commands: names.map { SupervisedCommand(name: Array($0.utf8)) }, startupDelay: 0,
+                   killTimeout: 5 * s, quiet: 0)
+    }
+
+    private func text(_ w: LineWriter) -> String { String(decoding: Array(w.bytes), as: UTF8.self) }
+
+    /// Issue 9.2: a daemon exits, dinit starts the shutdown itself (SIGTERM
+    /// to the other daemon, one at a time). The first shutdown signal
+    /// received then (docker stop) is not a second one: nothing is killed,
+    /// the orderly stop goes on. A second received signal kills all.
+    func testFirstSignalDuringSelfStartedShutdownOnlyCounts() {
+        var c = core(["db", "app", "crashes"])
+        _ = drive(&c, .start(subreaper: false), at: 0)
+        for i in 0..<3 { _ = drive(&c, .spawned(child: i, pid: Int32(10 + i)), at: 0) }
+        XCTAssertEqual(drive(&c, .childExited(child: 2, status: 3), at: s),
+                       [.log(.childFailed(child: 2, pid: 12, status: 3)), .cancelDeadline,
+                        .signal(child: 1, signal: TERM, group: false), .armDeadline(6 * s)])
+        XCTAssertEqual(drive(&c, .signal(TERM), at: 2 * s), [], "the first request only counts")
+        XCTAssertEqual(c.phase, .stopping)
+        // The stop goes on in order, with its deadlines.
+        XCTAssertEqual(drive(&c, .childExited(child: 1, status: 0), at: 3 * s),
+                       [.log(.stopped(child: 1, pid: 11, status: 0)),
+                        .signal(child: 0, signal: TERM, group: false), .armDeadline(8 * s)])
+        // A second received signal kills what is left at once.
+        XCTAssertEqual(drive(&c, .signal(INT), at: 4 * s),
+                       [.log(.killingAll), .signal(child: 0, signal: KILL, group: false), .armDeadline(9 * s)])
+        XCTAssertEqual(c.exitStatus, 3)
+    }
+
+    /// The same for a failed `:wait:` command and for an exec failure.
+    func testFirstSignalAfterStartupFailureOnlyCounts() {
+        var c = Supervisor(commands: [SupervisedCommand(name: Array("d".utf8)),
+                                      SupervisedCommand(name: Array("w".utf8), isWait: true)],
+                           startupDelay: 0, killTimeout: 5 * s, quiet: 0)
+        _ = drive(&c, .start(subreaper: false), at: 0)
+        _ = drive(&c, .spawned(child: 0, pid: 10), at: 0)
+        _ = drive(&c, .spawned(child: 1, pid: 11), at: 0)
+        _ = drive(&c, .childExited(child: 1, status: 1), at: 0)
+        XCTAssertEqual(drive(&c, .signal(TERM), at: 1), [])
+        XCTAssertEqual(drive(&c, .signal(TERM), at: 2).first, .log(.killingAll))
+
+        var e = core(["d", "missing"])
+        _ = drive(&e, .start(subreaper: false), at: 0)
+        _ = drive(&e, .spawned(child: 0, pid: 10), at: 0)
+        _ = drive(&e, .spawnFailed(child: 1, errno: 2), at: 0)
+        XCTAssertEqual(drive(&e, .signal(QUIT), at: 1), [])
+    }
+
+    /// Issue 9.8: a 64 KiB program name is cut (and marked) rather than the
+    /// line, which keeps its closing quote and reason, within the buffer.
+    func testVeryLongProgramNameIsCutNotTheLine() {
+        let long = String(repeating: "x", count: 65536)
+        let c = core([long])
+        for (record, tail) in [(LogRecord.execFailed(child: 0, errno: 2), "...': No such file or directory\n"),
+                               (.killing(child: 0, pid: 7), "...' still running after 5 s, sending SIGKILL\n"),
+                               (.childExited(child: 0, pid: 7, status: 255), "...' exited with status 255\n"),
+                               (.started(child: 0, pid: 7), "...'\n")] {
+            let w = LineWriter(capacity: 1024)
+            c.format(record, into: w)
+            let line = text(w)
+            XCTAssertTrue(line.hasSuffix(tail), String(line.suffix(80)))
+            XCTAssertTrue(line.hasPrefix("dinit: "), String(line.prefix(40)))
+            XCTAssertEqual(w.count, 1024, "the line uses the whole buffer")
+        }
+        // Short names are untouched.
+        let w = LineWriter(capacity: 1024)
+        core(["sleep"]).format(.started(child: 0, pid: 1), into: w)
+        XCTAssertEqual(text(w), "dinit: Started 1 'sleep'\n")
+    }
+
+    /// The cut never splits an escape or a UTF-8 character.
+    func testCutKeepsEscapesAndCharactersWhole() {
+        let w = LineWriter(capacity: 64)
+        w.escaped(Array(String(repeating: "é", count: 40).utf8), limit: 10)
+        XCTAssertEqual(text(w), "ééé...")
+        let v = LineWriter(capacity: 64)
+        v.escaped([UInt8](repeating: 0x1b, count: 10), limit: 10)
+        XCTAssertEqual(text(v), "\\x1b...")
+    }
+
+    /// dcrond's Started line with a very long command line keeps its quote.
+    func testDcrondLongCommandLineIsCut() {
+        let c = CronSchedule(commandline: Array(String(repeating: "c", count: 65536).utf8), ignoresFailure: false,
+                             delay: 0, interval: s, killTimeout: s, quiet: 0)
+        let w = LineWriter(capacity: 1024)
+        c.format(.started(child: 0, pid: 3), into: w)
+        XCTAssertTrue(text(w).hasSuffix("ccc...'\n"), String(text(w).suffix(40)))
+        XCTAssertEqual(w.count, 1024)
     }
 }
