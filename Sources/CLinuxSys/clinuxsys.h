@@ -79,6 +79,36 @@ static inline void cls_sigaddset(sigset_t *s, int sig) { sigaddset(s, sig); }
 static inline void cls_sigdelset(sigset_t *s, int sig) { sigdelset(s, sig); }
 static inline int cls_sigismember(const sigset_t *s, int sig) { return sigismember(s, sig); }
 
+/* Signal set bits set, cleared and read by hand: sigaddset refuses the
+ * signals the libc keeps for its threads (glibc 32 and 33, musl 32 to 34),
+ * which a supervisor must still block and read. Both glibc and musl store
+ * the set as an array of unsigned long, bit (sig - 1). */
+#define CLS_SIGSET_WORD_BITS (8 * sizeof(unsigned long))
+static inline void cls_sigset_add_raw(sigset_t *set, int sig) {
+    unsigned long *words = (unsigned long *)(void *)set;
+    unsigned bit = (unsigned)(sig - 1);
+    words[bit / CLS_SIGSET_WORD_BITS] |= 1UL << (bit % CLS_SIGSET_WORD_BITS);
+}
+static inline void cls_sigset_del_raw(sigset_t *set, int sig) {
+    unsigned long *words = (unsigned long *)(void *)set;
+    unsigned bit = (unsigned)(sig - 1);
+    words[bit / CLS_SIGSET_WORD_BITS] &= ~(1UL << (bit % CLS_SIGSET_WORD_BITS));
+}
+static inline int cls_sigset_has_raw(const sigset_t *set, int sig) {
+    const unsigned long *words = (const unsigned long *)(const void *)set;
+    unsigned bit = (unsigned)(sig - 1);
+    return (int)((words[bit / CLS_SIGSET_WORD_BITS] >> (bit % CLS_SIGSET_WORD_BITS)) & 1UL);
+}
+
+/* The calling thread's signal mask through the raw syscall: glibc's
+ * sigprocmask and pthread_sigmask silently drop 32 and 33 from the set.
+ * The kernel's set is 64 bits on every architecture dinit targets. Returns 0
+ * or -1 with errno. */
+_Static_assert(sizeof(sigset_t) >= 8, "sigset_t holds the kernel's 64 signals");
+static inline int cls_rt_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+    return (int)syscall(SYS_rt_sigprocmask, how, set, old, (size_t)8);
+}
+
 /* Returns 0 or -1 with errno. `how` is SIG_BLOCK/SIG_UNBLOCK/SIG_SETMASK. */
 static inline int cls_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
     return sigprocmask(how, set, old);
@@ -95,6 +125,23 @@ static inline int cls_sigdisposition(int sig, int ignore) {
     sa.sa_handler = ignore ? SIG_IGN : SIG_DFL;
     sigemptyset(&sa.sa_mask);
     return sigaction(sig, &sa, NULL);
+}
+
+/* Sets a disposition to SIG_IGN (ignore != 0) or SIG_DFL through the raw
+ * syscall, which also takes 32 to 34 (the libc's sigaction refuses them).
+ * The kernel's struct: handler, flags, restorer, 64-bit mask (x86_64 and
+ * aarch64). */
+struct cls_kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+static inline int cls_sigdisposition_raw(int sig, int ignore) {
+    struct cls_kernel_sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.handler = ignore ? SIG_IGN : SIG_DFL;
+    return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, (size_t)8);
 }
 
 static inline int cls_signalfd(const sigset_t *set) {
@@ -197,15 +244,6 @@ static inline int cls_set_child_subreaper(void) {
 
 /* ---- spawning ---- */
 
-/* Sets a signal's bit in a sigset_t directly: sigaddset refuses the
- * libc-internal signals. Both glibc and musl store the set as an array of
- * unsigned long, bit (sig - 1). */
-static inline void cls_sigset_add_raw(sigset_t *set, int sig) {
-    unsigned long *words = (unsigned long *)(void *)set;
-    unsigned bit = (unsigned)(sig - 1);
-    words[bit / (8 * sizeof(unsigned long))] |= 1UL << (bit % (8 * sizeof(unsigned long)));
-}
-
 /* Spawn attributes and file actions, built once at start-up and reused by
  * every spawn: glibc allocates when file actions are added, so building them
  * per spawn would allocate in the loop. */
@@ -248,7 +286,14 @@ static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
 /* posix_spawnp: PATH lookup, no shell. Returns 0 or an errno value (exec
  * failures are reported here by both glibc and musl). */
 static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file, char *const argv[]) {
-    return posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv, environ);
+    /* musl's posix_spawn restores the mask it saw with 32-34 taken out:
+     * put the mask back as it was, 32-34 blocked again. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    cls_rt_sigprocmask(SIG_BLOCK, NULL, &mask);
+    int rc = posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv, environ);
+    cls_rt_sigprocmask(SIG_SETMASK, &mask, NULL);
+    return rc;
 }
 
 /* ---- descriptors ---- */
@@ -256,13 +301,41 @@ static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file
 static inline int cls_open_devnull(void) { return open("/dev/null", O_RDWR | O_CLOEXEC); }
 static inline int cls_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
 
-/* Makes room for `needed` open descriptors: raises the soft RLIMIT_NOFILE
- * up to the hard limit when it is lower. Returns 0, or -1 with *limit set to
- * the most that can be had. */
-static inline int cls_reserve_descriptors(long needed, long *limit) {
+/* Opens /dev/null onto each of descriptors 0, 1 and 2 that is closed, so
+ * that no descriptor of ours lands there (log lines into the epoll fd) and
+ * children start with stdio. Not close-on-exec: they are the children's
+ * stdio. Returns 0, or -1 with errno when /dev/null cannot be opened. */
+static inline int cls_fill_standard_descriptors(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        /* The lowest free descriptor: fd itself, since those below are open. */
+        int got = open("/dev/null", O_RDWR);
+        if (got < 0) return -1;
+        if (got != fd) {
+            int rc = dup2(got, fd);
+            close(got);
+            if (rc < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* Makes room for `more` descriptors beyond those open now: probes
+ * descriptors from 0 up (fcntl, no /proc needed) until `more` free ones
+ * below the soft RLIMIT_NOFILE are found, which costs about as many probes
+ * as descriptors are open plus `more`. If the soft limit has too few free
+ * slots it is raised, up to the hard limit. Returns 0, or -1 with *limit set
+ * to the most that can be had. */
+static inline int cls_reserve_descriptors(long more, long *limit) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-    if (rl.rlim_cur == RLIM_INFINITY || (long)rl.rlim_cur >= needed) return 0;
+    if (rl.rlim_cur == RLIM_INFINITY) return 0;
+    long free_slots = 0;
+    for (long fd = 0; fd < (long)rl.rlim_cur && free_slots < more; fd++) {
+        if (fcntl((int)fd, F_GETFD) == -1 && errno == EBADF) free_slots++;
+    }
+    if (free_slots >= more) return 0;
+    long needed = (long)rl.rlim_cur + (more - free_slots);
     if (rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < needed) {
         *limit = (long)rl.rlim_max;
         return -1;

@@ -85,11 +85,12 @@ public enum Processes {
         (try? retryingEINTR { cls_has_children() }) != 0
     }
 
-    /// Makes room for `needed` open descriptors, raising the soft limit up
-    /// to the hard one if needed. Returns nil, or the most that can be had.
-    public static func reserveDescriptors(_ needed: Int) -> Int? {
+    /// Makes room for `more` descriptors beyond those open now (counted,
+    /// not guessed), raising the soft limit up to the hard one if needed.
+    /// Returns nil, or the most that can be had.
+    public static func reserveDescriptors(_ more: Int) -> Int? {
         var limit = 0
-        return cls_reserve_descriptors(needed, &limit) == 0 ? nil : limit
+        return cls_reserve_descriptors(more, &limit) == 0 ? nil : limit
     }
 }
 

@@ -5,12 +5,15 @@ import SupervisorCore
 public struct ReactorOptions {
     /// Children's stdin, stdout and stderr go to /dev/null (-qqq).
     public var silenceChildren = false
+    /// /dev/null, already open, for `silenceChildren` (the caller opens it
+    /// to name it in its error message); when nil the reactor opens it.
+    public var devNull: FileDescriptor? = nil
     /// Register as child subreaper when not PID 1.
     public var becomeSubreaper = true
     /// Reap adopted descendants (waitid(P_ALL) on SIGCHLD) and signal them
-    /// when the core asks to collect orphans. dcrond and in-process tests
-    /// turn this off: then only the reactor's own children are reaped, each
-    /// through its pidfd.
+    /// when the core asks to collect orphans. In-process tests turn this off,
+    /// and dcrond unless it is PID 1: then only the reactor's own children
+    /// are reaped, each through its pidfd.
     public var collectsOrphans = true
     /// Where log lines go.
     public var logDescriptor = FileDescriptor.standardError
@@ -31,7 +34,9 @@ public struct ReactorOptions {
 }
 
 /// The event loop under dinit and dcrond: one epoll set holding a signalfd
-/// (every supervised signal is blocked before anything else happens), one
+/// (every supervised signal is blocked before anything else happens: by
+/// `prepareProcess()` first thing in main, and again here for callers that
+/// did not, such as in-process tests; blocking twice is harmless), one
 /// timerfd armed to the core's single pending deadline, and one pidfd per
 /// running child. It sleeps in epoll_wait with no timeout, so an idle
 /// supervisor never wakes up, and after start-up it allocates nothing: every
@@ -94,7 +99,14 @@ public struct Reactor<Core: SupervisorCore> {
         epoll = try Epoll(capacity: 64)
         try epoll.add(signals.fd, tag: Self.signalTag)
         try epoll.add(timer.fd, tag: Self.timerTag)
-        let devNull: FileDescriptor? = options.silenceChildren ? try FileDescriptor.openDevNull() : nil
+        var devNull: FileDescriptor? = nil
+        if options.silenceChildren {
+            if let open = options.devNull {
+                devNull = open
+            } else {
+                devNull = try FileDescriptor.openDevNull()
+            }
+        }
         spawner = try Spawner(devNull: devNull)
         pids = Array(repeating: 0, count: core.childSlots)
         pidfds = Array(repeating: -1, count: core.childSlots)
@@ -278,7 +290,7 @@ public struct Reactor<Core: SupervisorCore> {
             fields.text("CHILD_PID="); fields.int(pid); fields.newline()
         }
         if let child = record.child {
-            fields.text("CHILD_PROGRAM="); fields.escaped(core.programName(child)); fields.newline()
+            fields.text("CHILD_PROGRAM="); fields.escaped(core.programName(child), limit: 1024); fields.newline()
         }
         if let status = record.status {
             fields.text("CHILD_STATUS="); fields.int(status); fields.newline()

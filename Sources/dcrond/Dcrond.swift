@@ -27,6 +27,7 @@ let version: StaticString = "dcrond 0.1.0\n"
 
 
 func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
+    prepareProcess()
     let args = argvBytes(argc: argc, argv: argv)
     let config: DcrondConfiguration
     switch interpretCommandLine(prefix: "dcrond: ", usage: usage, version: version,
