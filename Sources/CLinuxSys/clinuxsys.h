@@ -219,6 +219,18 @@ static inline int cls_pidfd_exited(int pidfd) {
     return info.si_pid != 0;
 }
 
+/* 1 if the child behind the pidfd (pidfd >= 0) or child `pid` is stopped
+ * (SIGSTOP, SIGTSTP, a debugger), 0 if not, -1 with errno. WNOWAIT: the
+ * stop stays reportable (nothing here ever waits for stops otherwise). */
+static inline int cls_child_stopped(int pidfd, pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int rc = pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WSTOPPED | WNOHANG | WNOWAIT)
+                        : waitid(P_PID, (id_t)pid, &info, WSTOPPED | WNOHANG | WNOWAIT);
+    if (rc != 0) return -1;
+    return info.si_pid != 0 && info.si_code == CLD_STOPPED;
+}
+
 /* Reaps any one exited child (ours or adopted). Returns 0 (r->kind == 0 when
  * children exist but none has exited) or -1 with errno (ECHILD: no children). */
 static inline int cls_wait_any(struct cls_wait_result *r) {

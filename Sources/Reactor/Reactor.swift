@@ -69,6 +69,11 @@ public struct Reactor<Core: SupervisorCore> {
     let ownPID: Int32
     var registeredSubreaper = false
     var collecting = false
+    /// Orphan phase as subreaper: the signal broadcast to our adopted
+    /// children (0: none yet), and the children it was sent to (a process
+    /// that dies of it hands its own children to us, which must get it too).
+    var orphanSignal: Int32 = 0
+    var orphansSignalled = PIDSet(capacity: 4096)
     var deadline: Int64? = nil
     var exitStatus: Int32? = nil
     var terminalGiven = false
@@ -150,6 +155,7 @@ public struct Reactor<Core: SupervisorCore> {
             while let received = try? signals.next() {
                 if received.signo == SignalNumber.chld {
                     reapAll()
+                    if orphanSignal != 0 { signalNewOrphans() }
                 } else if received.signo != SignalNumber.pipe || received.sender != ownPID {
                     // The SIGPIPE of our own write to a closed stderr is not
                     // forwarded; one sent by another process is.
@@ -197,6 +203,7 @@ public struct Reactor<Core: SupervisorCore> {
             for i in sweep.indices where sweep[i] { reapTracked(i) }
         }
         while let reaped = try? Processes.reapAny() {
+            if orphanSignal != 0 { orphansSignalled.remove(reaped.pid) }
             for i in pids.indices where pidfds[i] >= 0 && pids[i] == reaped.pid {
                 gone(i, reaped.termination)
                 break
@@ -241,13 +248,17 @@ public struct Reactor<Core: SupervisorCore> {
         case .signal(let child, let signo, let group):
             let fd = pidfds[child]
             if fd < 0 { return }
-            if group {
-                if options.sweepStoppedGroups, SignalNumber.isShutdown(signo) || signo == SignalNumber.kill {
-                    sweep[child] = true
-                }
-                try? Processes.signalGroup(pidfd: FileDescriptor(rawValue: fd), pid: pids[child], signo)
-            } else {
-                try? Processes.signal(pidfd: FileDescriptor(rawValue: fd), signo)
+            if group, options.sweepStoppedGroups, SignalNumber.isShutdown(signo) || signo == SignalNumber.kill {
+                sweep[child] = true
+            }
+            send(signo, to: child, group: group)
+            // A stop signal is followed by SIGCONT, as systemd, s6 and runit
+            // do: a stopped child (SIGSTOP, a debugger) would not act on it
+            // until continued, and be SIGKILLed after kill_timeout. Only
+            // when the child (the group's leader, with -g) is stopped: a
+            // running one gets its stop signal and nothing else.
+            if SignalNumber.isShutdown(signo), Processes.isStopped(pidfd: FileDescriptor(rawValue: fd)) {
+                send(SignalNumber.cont, to: child, group: group)
             }
         case .collectOrphans(let signo):
             collectOrphans(signo)
@@ -265,6 +276,15 @@ public struct Reactor<Core: SupervisorCore> {
             }
         case .exit(let status):
             exitStatus = status
+        }
+    }
+
+    func send(_ signo: Int32, to child: Int, group: Bool) {
+        let fd = FileDescriptor(rawValue: pidfds[child])
+        if group {
+            try? Processes.signalGroup(pidfd: fd, pid: pids[child], signo)
+        } else {
+            try? Processes.signal(pidfd: fd, signo)
         }
     }
 
@@ -350,10 +370,16 @@ public struct Reactor<Core: SupervisorCore> {
         reapAll()
         if signo != 0 {
             if isPID1 {
-                // Every process of the namespace but ourselves.
+                // Every process of the namespace but ourselves, however deep.
+                // SIGCONT follows a stop signal, to all of them: there is no
+                // telling which of those that are not our children are
+                // stopped (a running process just ignores it).
                 try? Processes.kill(-1, signo)
+                if SignalNumber.isShutdown(signo) { try? Processes.kill(-1, SignalNumber.cont) }
             } else {
-                _ = childList.forEach { pid in try? Processes.kill(pid, signo) }
+                orphanSignal = signo
+                orphansSignalled.removeAll()
+                signalNewOrphans()
             }
         }
         if Processes.hasChildren() {
@@ -361,6 +387,25 @@ public struct Reactor<Core: SupervisorCore> {
         } else {
             collecting = false
             queue.append(.orphansGone)
+        }
+    }
+
+    /// As subreaper in the orphan phase: sends the phase's signal (and
+    /// SIGCONT after SIGTERM, to a stopped one) to each adopted child that
+    /// was not sent it yet.
+    /// Runs at the broadcast and after every SIGCHLD, so a grandchild handed
+    /// to us when its parent dies of the SIGTERM gets the SIGTERM too, and
+    /// SIGKILL only after kill_timeout. The children are listed from /proc
+    /// (without it, none is signalled). They are ours and not reaped, so
+    /// their PIDs cannot have been recycled. Bounded: past 4,096 recorded
+    /// children, new ones are signalled again at each SIGCHLD.
+    mutating func signalNewOrphans() {
+        let signo = orphanSignal
+        _ = childList.forEach { pid in
+            guard !orphansSignalled.contains(pid) else { return }
+            orphansSignalled.insert(pid)
+            try? Processes.kill(pid, signo)
+            if SignalNumber.isShutdown(signo), Processes.isStopped(pid: pid) { try? Processes.kill(pid, SignalNumber.cont) }
         }
     }
 }
