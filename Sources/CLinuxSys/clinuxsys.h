@@ -127,21 +127,52 @@ static inline int cls_sigdisposition(int sig, int ignore) {
     return sigaction(sig, &sa, NULL);
 }
 
-/* Sets a disposition to SIG_IGN (ignore != 0) or SIG_DFL through the raw
- * syscall, which also takes 32 to 34 (the libc's sigaction refuses them).
- * The kernel's struct: handler, flags, restorer, 64-bit mask (x86_64 and
- * aarch64). */
+/* The kernel's struct sigaction for rt_sigaction: handler, flags,
+ * restorer, 64-bit mask (x86_64 and aarch64). */
 struct cls_kernel_sigaction {
     void (*handler)(int);
     unsigned long flags;
     void (*restorer)(void);
     unsigned long mask;
 };
-static inline int cls_sigdisposition_raw(int sig, int ignore) {
-    struct cls_kernel_sigaction sa;
+
+/* Handler for 32-34, which run only if one arrives while they are
+ * unblocked: musl's posix_spawn restores a mask with them taken out, for an
+ * instant before cls_spawn blocks them again. It blocks 32-34 in the mask
+ * the interrupted code gets back and sends the signal again to ourselves,
+ * so it waits, pending, for the signalfd (its sender reads as ourselves). */
+static inline void cls_reserved_handler(int sig, siginfo_t *info, void *context) {
+    (void)info;
+    int saved = errno;
+    ucontext_t *uc = (ucontext_t *)context;
+    unsigned long *words = (unsigned long *)(void *)&uc->uc_sigmask;
+    words[0] |= 7UL << 31;
+    kill(getpid(), sig);
+    errno = saved;
+}
+
+/* Installs cls_reserved_handler for 32-34 with the raw syscall (the libc's
+ * sigaction refuses them). A handler needs the libc's signal-return
+ * trampoline (SA_RESTORER on x86_64), which only the libc knows: it is
+ * read back from the kernel after the libc installed the handler for
+ * SIGURG, whose previous action is then put back. Call with SIGURG
+ * blocked. Returns 0 or -1 with errno. */
+static inline int cls_catch_libc_reserved(void) {
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
-    sa.handler = ignore ? SIG_IGN : SIG_DFL;
-    return (int)syscall(SYS_rt_sigaction, sig, &sa, NULL, (size_t)8);
+    sa.sa_sigaction = cls_reserved_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    if (sigaction(SIGURG, &sa, &old) != 0) return -1;
+    struct cls_kernel_sigaction k;
+    memset(&k, 0, sizeof k);
+    int rc = (int)syscall(SYS_rt_sigaction, SIGURG, NULL, &k, (size_t)8);
+    sigaction(SIGURG, &old, NULL);
+    if (rc != 0) return -1;
+    k.mask = 7UL << 31;
+    for (int sig = 32; sig <= 34; sig++) {
+        if (syscall(SYS_rt_sigaction, sig, &k, NULL, (size_t)8) != 0) return -1;
+    }
+    return 0;
 }
 
 static inline int cls_signalfd(const sigset_t *set) {
@@ -299,7 +330,8 @@ static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
  * failures are reported here by both glibc and musl). */
 static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file, char *const argv[]) {
     /* musl's posix_spawn restores the mask it saw with 32-34 taken out:
-     * put the mask back as it was, 32-34 blocked again. */
+     * put the mask back as it was, 32-34 blocked again (one arriving in
+     * between is caught by cls_reserved_handler). */
     sigset_t mask;
     sigemptyset(&mask);
     cls_rt_sigprocmask(SIG_BLOCK, NULL, &mask);

@@ -73,14 +73,14 @@ public enum Signals {
         if cls_sigdisposition(signo, 0) != 0 { throw Errno.current }
     }
 
-    /// The signals the libc keeps for its threads (32 to 34; dinit has no
-    /// threads), ignored so that one arriving while unblocked is dropped
-    /// rather than fatal (their default action terminates): musl's
-    /// posix_spawn unblocks them for an instant (see the shim). Ignored
-    /// signals that are blocked are still queued for the signalfd. Only for
-    /// the programs' own main: glibc uses 32 and 33 in threaded processes.
-    public static func ignoreLibcReserved() {
-        for signo in Int32(32)...Int32(34) { _ = cls_sigdisposition_raw(signo, 1) }
+    /// Catches the signals the libc keeps for its threads (32 to 34; dinit
+    /// has no threads) with a handler that re-queues them blocked, for the
+    /// signalfd: musl's posix_spawn unblocks them for an instant (see the
+    /// shim), and one arriving then would be fatal (default action) or, if
+    /// ignored, lost. Call with them blocked, and only from the programs'
+    /// own main: glibc uses 32 and 33 in threaded processes.
+    public static func catchLibcReserved() throws(Errno) {
+        _ = try retryingEINTR { cls_catch_libc_reserved() }
     }
 }
 

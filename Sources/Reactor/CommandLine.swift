@@ -12,8 +12,8 @@ public typealias CArgv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 /// that would land there. Neither failure is worth stopping for: without
 /// /dev/null the closed ones stay closed.
 public func prepareProcess() {
-    Signals.ignoreLibcReserved()
     _ = try? Signals.block(SignalSet.supervised)
+    try? Signals.catchLibcReserved()
     try? FileDescriptor.fillStandardDescriptors()
 }
 
