@@ -73,7 +73,7 @@ public struct Reactor<Core: SupervisorCore> {
     /// children (0: none yet), and the children it was sent to (a process
     /// that dies of it hands its own children to us, which must get it too).
     var orphanSignal: Int32 = 0
-    var orphansSignalled = PIDSet(capacity: 4096)
+    var orphansSignalled: PIDSet
     var deadline: Int64? = nil
     var exitStatus: Int32? = nil
     var terminalGiven = false
@@ -124,6 +124,8 @@ public struct Reactor<Core: SupervisorCore> {
         fields = LineWriter(capacity: usesJournal ? 2048 : 16)
         isPID1 = Processes.isPID1
         ownPID = Processes.ownPID
+        // Only a subreaper that collects orphans lists and records them.
+        orphansSignalled = PIDSet(capacity: options.collectsOrphans && !isPID1 ? 4096 : 0)
         if options.becomeSubreaper, !isPID1 {
             try Processes.becomeChildSubreaper()
             registeredSubreaper = true
