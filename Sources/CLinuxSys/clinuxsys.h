@@ -82,6 +82,36 @@ static inline void cls_sigaddset(sigset_t *s, int sig) { sigaddset(s, sig); }
 static inline void cls_sigdelset(sigset_t *s, int sig) { sigdelset(s, sig); }
 static inline int cls_sigismember(const sigset_t *s, int sig) { return sigismember(s, sig); }
 
+/* Signal set bits set, cleared and read by hand: sigaddset refuses the
+ * signals the libc keeps for its threads (glibc 32 and 33, musl 32 to 34),
+ * which a supervisor must still block and read. Both glibc and musl store
+ * the set as an array of unsigned long, bit (sig - 1). */
+#define CLS_SIGSET_WORD_BITS (8 * sizeof(unsigned long))
+static inline void cls_sigset_add_raw(sigset_t *set, int sig) {
+    unsigned long *words = (unsigned long *)(void *)set;
+    unsigned bit = (unsigned)(sig - 1);
+    words[bit / CLS_SIGSET_WORD_BITS] |= 1UL << (bit % CLS_SIGSET_WORD_BITS);
+}
+static inline void cls_sigset_del_raw(sigset_t *set, int sig) {
+    unsigned long *words = (unsigned long *)(void *)set;
+    unsigned bit = (unsigned)(sig - 1);
+    words[bit / CLS_SIGSET_WORD_BITS] &= ~(1UL << (bit % CLS_SIGSET_WORD_BITS));
+}
+static inline int cls_sigset_has_raw(const sigset_t *set, int sig) {
+    const unsigned long *words = (const unsigned long *)(const void *)set;
+    unsigned bit = (unsigned)(sig - 1);
+    return (int)((words[bit / CLS_SIGSET_WORD_BITS] >> (bit % CLS_SIGSET_WORD_BITS)) & 1UL);
+}
+
+/* The calling thread's signal mask through the raw syscall: glibc's
+ * sigprocmask and pthread_sigmask silently drop 32 and 33 from the set.
+ * The kernel's set is 64 bits on every architecture dinit targets. Returns 0
+ * or -1 with errno. */
+_Static_assert(sizeof(sigset_t) >= 8, "sigset_t holds the kernel's 64 signals");
+static inline int cls_rt_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+    return (int)syscall(SYS_rt_sigprocmask, how, set, old, (size_t)8);
+}
+
 /* Returns 0 or -1 with errno. `how` is SIG_BLOCK/SIG_UNBLOCK/SIG_SETMASK. */
 static inline int cls_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
     return sigprocmask(how, set, old);
@@ -98,6 +128,54 @@ static inline int cls_sigdisposition(int sig, int ignore) {
     sa.sa_handler = ignore ? SIG_IGN : SIG_DFL;
     sigemptyset(&sa.sa_mask);
     return sigaction(sig, &sa, NULL);
+}
+
+/* The kernel's struct sigaction for rt_sigaction: handler, flags,
+ * restorer, 64-bit mask (x86_64 and aarch64). */
+struct cls_kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
+/* Handler for 32-34, which run only if one arrives while they are
+ * unblocked: musl's posix_spawn restores a mask with them taken out, for an
+ * instant before cls_spawn blocks them again. It blocks 32-34 in the mask
+ * the interrupted code gets back and sends the signal again to ourselves,
+ * so it waits, pending, for the signalfd (its sender reads as ourselves). */
+static inline void cls_reserved_handler(int sig, siginfo_t *info, void *context) {
+    (void)info;
+    int saved = errno;
+    ucontext_t *uc = (ucontext_t *)context;
+    unsigned long *words = (unsigned long *)(void *)&uc->uc_sigmask;
+    words[0] |= 7UL << 31;
+    kill(getpid(), sig);
+    errno = saved;
+}
+
+/* Installs cls_reserved_handler for 32-34 with the raw syscall (the libc's
+ * sigaction refuses them). A handler needs the libc's signal-return
+ * trampoline (SA_RESTORER on x86_64), which only the libc knows: it is
+ * read back from the kernel after the libc installed the handler for
+ * SIGURG, whose previous action is then put back. Call with SIGURG
+ * blocked. Returns 0 or -1 with errno. */
+static inline int cls_catch_libc_reserved(void) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = cls_reserved_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    if (sigaction(SIGURG, &sa, &old) != 0) return -1;
+    struct cls_kernel_sigaction k;
+    memset(&k, 0, sizeof k);
+    int rc = (int)syscall(SYS_rt_sigaction, SIGURG, NULL, &k, (size_t)8);
+    sigaction(SIGURG, &old, NULL);
+    if (rc != 0) return -1;
+    k.mask = 7UL << 31;
+    for (int sig = 32; sig <= 34; sig++) {
+        if (syscall(SYS_rt_sigaction, sig, &k, NULL, (size_t)8) != 0) return -1;
+    }
+    return 0;
 }
 
 static inline int cls_signalfd(const sigset_t *set) {
@@ -175,6 +253,18 @@ static inline int cls_pidfd_exited(int pidfd) {
     return info.si_pid != 0;
 }
 
+/* 1 if the child behind the pidfd (pidfd >= 0) or child `pid` is stopped
+ * (SIGSTOP, SIGTSTP, a debugger), 0 if not, -1 with errno. WNOWAIT: the
+ * stop stays reportable (nothing here ever waits for stops otherwise). */
+static inline int cls_child_stopped(int pidfd, pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int rc = pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WSTOPPED | WNOHANG | WNOWAIT)
+                        : waitid(P_PID, (id_t)pid, &info, WSTOPPED | WNOHANG | WNOWAIT);
+    if (rc != 0) return -1;
+    return info.si_pid != 0 && info.si_code == CLD_STOPPED;
+}
+
 /* Reaps any one exited child (ours or adopted). Returns 0 (r->kind == 0 when
  * children exist but none has exited) or -1 with errno (ECHILD: no children). */
 static inline int cls_wait_any(struct cls_wait_result *r) {
@@ -199,15 +289,6 @@ static inline int cls_set_child_subreaper(void) {
 }
 
 /* ---- spawning ---- */
-
-/* Sets a signal's bit in a sigset_t directly: sigaddset refuses the
- * libc-internal signals. Both glibc and musl store the set as an array of
- * unsigned long, bit (sig - 1). */
-static inline void cls_sigset_add_raw(sigset_t *set, int sig) {
-    unsigned long *words = (unsigned long *)(void *)set;
-    unsigned bit = (unsigned)(sig - 1);
-    words[bit / (8 * sizeof(unsigned long))] |= 1UL << (bit % (8 * sizeof(unsigned long)));
-}
 
 /* Spawn attributes and file actions, built once at start-up and reused by
  * every spawn: glibc allocates when file actions are added, so building them
@@ -253,8 +334,16 @@ static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
  * environment. */
 static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file, char *const argv[],
                             char *const envp[]) {
-    return posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv,
-                        envp ? envp : environ);
+    /* musl's posix_spawn restores the mask it saw with 32-34 taken out:
+     * put the mask back as it was, 32-34 blocked again (one arriving in
+     * between is caught by cls_reserved_handler). */
+    sigset_t mask;
+    sigemptyset(&mask);
+    cls_rt_sigprocmask(SIG_BLOCK, NULL, &mask);
+    int rc = posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv,
+                          envp ? envp : environ);
+    cls_rt_sigprocmask(SIG_SETMASK, &mask, NULL);
+    return rc;
 }
 
 /* ---- descriptors ---- */
@@ -262,13 +351,41 @@ static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file
 static inline int cls_open_devnull(void) { return open("/dev/null", O_RDWR | O_CLOEXEC); }
 static inline int cls_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
 
-/* Makes room for `needed` open descriptors: raises the soft RLIMIT_NOFILE
- * up to the hard limit when it is lower. Returns 0, or -1 with *limit set to
- * the most that can be had. */
-static inline int cls_reserve_descriptors(long needed, long *limit) {
+/* Opens /dev/null onto each of descriptors 0, 1 and 2 that is closed, so
+ * that no descriptor of ours lands there (log lines into the epoll fd) and
+ * children start with stdio. Not close-on-exec: they are the children's
+ * stdio. Returns 0, or -1 with errno when /dev/null cannot be opened. */
+static inline int cls_fill_standard_descriptors(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        /* The lowest free descriptor: fd itself, since those below are open. */
+        int got = open("/dev/null", O_RDWR);
+        if (got < 0) return -1;
+        if (got != fd) {
+            int rc = dup2(got, fd);
+            close(got);
+            if (rc < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* Makes room for `more` descriptors beyond those open now: probes
+ * descriptors from 0 up (fcntl, no /proc needed) until `more` free ones
+ * below the soft RLIMIT_NOFILE are found, which costs about as many probes
+ * as descriptors are open plus `more`. If the soft limit has too few free
+ * slots it is raised, up to the hard limit. Returns 0, or -1 with *limit set
+ * to the most that can be had. */
+static inline int cls_reserve_descriptors(long more, long *limit) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-    if (rl.rlim_cur == RLIM_INFINITY || (long)rl.rlim_cur >= needed) return 0;
+    if (rl.rlim_cur == RLIM_INFINITY) return 0;
+    long free_slots = 0;
+    for (long fd = 0; fd < (long)rl.rlim_cur && free_slots < more; fd++) {
+        if (fcntl((int)fd, F_GETFD) == -1 && errno == EBADF) free_slots++;
+    }
+    if (free_slots >= more) return 0;
+    long needed = (long)rl.rlim_cur + (more - free_slots);
     if (rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < needed) {
         *limit = (long)rl.rlim_max;
         return -1;

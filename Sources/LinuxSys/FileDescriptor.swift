@@ -26,6 +26,13 @@ public struct FileDescriptor: Equatable, Sendable {
         try retryingEINTR { CLinuxSys.read(rawValue, buffer, count) }
     }
 
+    /// Puts /dev/null on each of descriptors 0, 1 and 2 that is closed (not
+    /// close-on-exec: they are the children's stdio). Throws when /dev/null
+    /// cannot be opened; the closed ones then stay closed.
+    public static func fillStandardDescriptors() throws(Errno) {
+        _ = try retryingEINTR { cls_fill_standard_descriptors() }
+    }
+
     public static func openDevNull() throws(Errno) -> FileDescriptor {
         FileDescriptor(rawValue: try retryingEINTR { cls_open_devnull() })
     }

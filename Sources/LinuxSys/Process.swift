@@ -71,6 +71,16 @@ public enum Processes {
         (try? retryingEINTR { cls_pidfd_exited(pidfd.rawValue) }) == 1
     }
 
+    /// Whether the child behind `pidfd` is stopped (SIGSTOP, a debugger).
+    public static func isStopped(pidfd: FileDescriptor) -> Bool {
+        cls_child_stopped(pidfd.rawValue, 0) == 1
+    }
+
+    /// Whether child `pid` (ours, not reaped) is stopped.
+    public static func isStopped(pid: Int32) -> Bool {
+        cls_child_stopped(-1, pid) == 1
+    }
+
     /// Reaps any one ended child. nil when none has ended; throws ECHILD
     /// when there are no children at all.
     public static func reapAny() throws(Errno) -> (pid: Int32, termination: Termination)? {
@@ -85,11 +95,12 @@ public enum Processes {
         (try? retryingEINTR { cls_has_children() }) != 0
     }
 
-    /// Makes room for `needed` open descriptors, raising the soft limit up
-    /// to the hard one if needed. Returns nil, or the most that can be had.
-    public static func reserveDescriptors(_ needed: Int) -> Int? {
+    /// Makes room for `more` descriptors beyond those open now (counted,
+    /// not guessed), raising the soft limit up to the hard one if needed.
+    /// Returns nil, or the most that can be had.
+    public static func reserveDescriptors(_ more: Int) -> Int? {
         var limit = 0
-        return cls_reserve_descriptors(needed, &limit) == 0 ? nil : limit
+        return cls_reserve_descriptors(more, &limit) == 0 ? nil : limit
     }
 }
 

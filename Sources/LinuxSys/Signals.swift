@@ -8,16 +8,19 @@ public struct SignalSet {
 
     public static var empty: SignalSet { SignalSet() }
 
-    public mutating func insert(_ signo: Int32) { cls_sigaddset(&raw, signo) }
-    public mutating func remove(_ signo: Int32) { cls_sigdelset(&raw, signo) }
+    // Bits are set by hand: sigaddset refuses 32-34 (see the shim).
+    public mutating func insert(_ signo: Int32) { cls_sigset_add_raw(&raw, signo) }
+    public mutating func remove(_ signo: Int32) { cls_sigset_del_raw(&raw, signo) }
     public func contains(_ signo: Int32) -> Bool {
         var copy = raw
-        return cls_sigismember(&copy, signo) == 1
+        return cls_sigset_has_raw(&copy, signo) == 1
     }
 
     /// The signals a supervisor takes through its signalfd: every signal
-    /// except those that cannot be caught (KILL, STOP), the terminal stop
-    /// signals (ignored instead) and the two the libc keeps for its threads.
+    /// except those that cannot be caught (KILL, STOP) and the terminal stop
+    /// signals (ignored instead). That includes 32 to 34, which the libc
+    /// keeps for its threads (dinit has none): left unblocked they would be
+    /// fatal (default action) or, for PID 1, dropped instead of forwarded.
     ///
     /// The fault signals (SEGV, BUS, ILL, FPE, TRAP, SYS) and ABRT are
     /// blocked too, so that one sent with kill(2) is forwarded rather than
@@ -36,8 +39,7 @@ public struct SignalSet {
         case SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU:
             return true
         default:
-            // 32 and 33 are reserved by glibc and musl for threads.
-            return signo == 32 || signo == 33
+            return false
         }
     }
 
@@ -48,20 +50,19 @@ public struct SignalSet {
 
 public enum Signals {
     /// Blocks `set` for the calling thread (the whole process, when it is
-    /// single-threaded as dinit is); returns the previous mask.
+    /// single-threaded as dinit is); returns the previous mask. Through the
+    /// raw rt_sigprocmask: glibc's wrappers silently leave out 32 and 33.
     @discardableResult
     public static func block(_ set: SignalSet) throws(Errno) -> SignalSet {
         var s = set.raw
         var old = SignalSet()
-        let rc = cls_pthread_sigmask(SIG_BLOCK, &s, &old.raw)
-        if rc != 0 { throw Errno(rc) }
+        _ = try retryingEINTR { cls_rt_sigprocmask(SIG_BLOCK, &s, &old.raw) }
         return old
     }
 
     public static func setMask(_ set: SignalSet) throws(Errno) {
         var s = set.raw
-        let rc = cls_pthread_sigmask(SIG_SETMASK, &s, nil)
-        if rc != 0 { throw Errno(rc) }
+        _ = try retryingEINTR { cls_rt_sigprocmask(SIG_SETMASK, &s, nil) }
     }
 
     public static func ignore(_ signo: Int32) throws(Errno) {
@@ -70,6 +71,16 @@ public enum Signals {
 
     public static func setDefault(_ signo: Int32) throws(Errno) {
         if cls_sigdisposition(signo, 0) != 0 { throw Errno.current }
+    }
+
+    /// Catches the signals the libc keeps for its threads (32 to 34; dinit
+    /// has no threads) with a handler that re-queues them blocked, for the
+    /// signalfd: musl's posix_spawn unblocks them for an instant (see the
+    /// shim), and one arriving then would be fatal (default action) or, if
+    /// ignored, lost. Call with them blocked, and only from the programs'
+    /// own main: glibc uses 32 and 33 in threaded processes.
+    public static func catchLibcReserved() throws(Errno) {
+        _ = try retryingEINTR { cls_catch_libc_reserved() }
     }
 }
 

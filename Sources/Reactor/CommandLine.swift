@@ -4,6 +4,19 @@ import SupervisorCore
 /// argv as the C runtime hands it to main.
 public typealias CArgv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 
+/// The first thing dinit and dcrond do, before argv is even copied: block
+/// every supervised signal, so that one sent right after exec stays pending
+/// for the signalfd instead of killing us (default action) or, when we are
+/// PID 1, being dropped by the kernel; then put /dev/null on any of
+/// descriptors 0-2 that is closed, before anything else opens a descriptor
+/// that would land there. Neither failure is worth stopping for: without
+/// /dev/null the closed ones stay closed.
+public func prepareProcess() {
+    _ = try? Signals.block(SignalSet.supervised)
+    try? Signals.catchLibcReserved()
+    try? FileDescriptor.fillStandardDescriptors()
+}
+
 /// argv as byte arrays for the parsers (copied once, at start-up).
 public func argvBytes(argc: Int32, argv: CArgv) -> [[UInt8]] {
     var all: [[UInt8]] = []

@@ -5,12 +5,15 @@ import SupervisorCore
 public struct ReactorOptions {
     /// Children's stdin, stdout and stderr go to /dev/null (-qqq).
     public var silenceChildren = false
+    /// /dev/null, already open, for `silenceChildren` (the caller opens it
+    /// to name it in its error message); when nil the reactor opens it.
+    public var devNull: FileDescriptor? = nil
     /// Register as child subreaper when not PID 1.
     public var becomeSubreaper = true
     /// Reap adopted descendants (waitid(P_ALL) on SIGCHLD) and signal them
-    /// when the core asks to collect orphans. dcrond and in-process tests
-    /// turn this off: then only the reactor's own children are reaped, each
-    /// through its pidfd.
+    /// when the core asks to collect orphans. In-process tests turn this off,
+    /// and dcrond unless it is PID 1: then only the reactor's own children
+    /// are reaped, each through its pidfd.
     public var collectsOrphans = true
     /// Where log lines go.
     public var logDescriptor = FileDescriptor.standardError
@@ -35,7 +38,9 @@ public struct ReactorOptions {
 }
 
 /// The event loop under dinit and dcrond: one epoll set holding a signalfd
-/// (every supervised signal is blocked before anything else happens), one
+/// (every supervised signal is blocked before anything else happens: by
+/// `prepareProcess()` first thing in main, and again here for callers that
+/// did not, such as in-process tests; blocking twice is harmless), one
 /// timerfd armed to the core's single pending deadline, one pidfd per
 /// running child, and, when some child is a `:notify:` command, the sd_notify
 /// socket. It sleeps in epoll_wait with no timeout, so an idle
@@ -69,6 +74,11 @@ public struct Reactor<Core: SupervisorCore> {
     let ownPID: Int32
     var registeredSubreaper = false
     var collecting = false
+    /// Orphan phase as subreaper: the signal broadcast to our adopted
+    /// children (0: none yet), and the children it was sent to (a process
+    /// that dies of it hands its own children to us, which must get it too).
+    var orphanSignal: Int32 = 0
+    var orphansSignalled: PIDSet
     var deadline: Int64? = nil
     var exitStatus: Int32? = nil
     var terminalGiven = false
@@ -114,7 +124,14 @@ public struct Reactor<Core: SupervisorCore> {
         epoll = try Epoll(capacity: 64)
         try epoll.add(signals.fd, tag: Self.signalTag)
         try epoll.add(timer.fd, tag: Self.timerTag)
-        let devNull: FileDescriptor? = options.silenceChildren ? try FileDescriptor.openDevNull() : nil
+        var devNull: FileDescriptor? = nil
+        if options.silenceChildren {
+            if let open = options.devNull {
+                devNull = open
+            } else {
+                devNull = try FileDescriptor.openDevNull()
+            }
+        }
         spawner = try Spawner(devNull: devNull)
         if options.notifyChildren.contains(true) {
             let socket = try NotifySocket()
@@ -137,6 +154,8 @@ public struct Reactor<Core: SupervisorCore> {
         fields = LineWriter(capacity: usesJournal ? 2048 : 16)
         isPID1 = Processes.isPID1
         ownPID = Processes.ownPID
+        // Only a subreaper that collects orphans lists and records them.
+        orphansSignalled = PIDSet(capacity: options.collectsOrphans && !isPID1 ? 4096 : 0)
         if options.becomeSubreaper, !isPID1 {
             try Processes.becomeChildSubreaper()
             registeredSubreaper = true
@@ -168,6 +187,7 @@ public struct Reactor<Core: SupervisorCore> {
             while let received = try? signals.next() {
                 if received.signo == SignalNumber.chld {
                     reapAll()
+                    if orphanSignal != 0 { signalNewOrphans() }
                 } else if received.signo != SignalNumber.pipe || received.sender != ownPID {
                     // The SIGPIPE of our own write to a closed stderr is not
                     // forwarded; one sent by another process is.
@@ -246,6 +266,7 @@ public struct Reactor<Core: SupervisorCore> {
             for i in sweep.indices where sweep[i] { reapTracked(i) }
         }
         while let reaped = try? Processes.reapAny() {
+            if orphanSignal != 0 { orphansSignalled.remove(reaped.pid) }
             for i in pids.indices where pidfds[i] >= 0 && pids[i] == reaped.pid {
                 gone(i, reaped.termination)
                 break
@@ -290,13 +311,17 @@ public struct Reactor<Core: SupervisorCore> {
         case .signal(let child, let signo, let group):
             let fd = pidfds[child]
             if fd < 0 { return }
-            if group {
-                if options.sweepStoppedGroups, SignalNumber.isShutdown(signo) || signo == SignalNumber.kill {
-                    sweep[child] = true
-                }
-                try? Processes.signalGroup(pidfd: FileDescriptor(rawValue: fd), pid: pids[child], signo)
-            } else {
-                try? Processes.signal(pidfd: FileDescriptor(rawValue: fd), signo)
+            if group, options.sweepStoppedGroups, SignalNumber.isShutdown(signo) || signo == SignalNumber.kill {
+                sweep[child] = true
+            }
+            send(signo, to: child, group: group)
+            // A stop signal is followed by SIGCONT, as systemd, s6 and runit
+            // do: a stopped child (SIGSTOP, a debugger) would not act on it
+            // until continued, and be SIGKILLed after kill_timeout. Only
+            // when the child (the group's leader, with -g) is stopped: a
+            // running one gets its stop signal and nothing else.
+            if SignalNumber.isShutdown(signo), Processes.isStopped(pidfd: FileDescriptor(rawValue: fd)) {
+                send(SignalNumber.cont, to: child, group: group)
             }
         case .collectOrphans(let signo):
             collectOrphans(signo)
@@ -322,6 +347,15 @@ public struct Reactor<Core: SupervisorCore> {
         }
     }
 
+    func send(_ signo: Int32, to child: Int, group: Bool) {
+        let fd = FileDescriptor(rawValue: pidfds[child])
+        if group {
+            try? Processes.signalGroup(pidfd: fd, pid: pids[child], signo)
+        } else {
+            try? Processes.signal(pidfd: fd, signo)
+        }
+    }
+
     /// Sends the line just formatted, and the record's fields, to the
     /// journal: MESSAGE (without the "dinit: " prefix), PRIORITY (3 for
     /// errors, 6 for info), SYSLOG_IDENTIFIER, CHILD_PID, CHILD_PROGRAM,
@@ -344,7 +378,7 @@ public struct Reactor<Core: SupervisorCore> {
             fields.text("CHILD_PID="); fields.int(pid); fields.newline()
         }
         if let child = record.child {
-            fields.text("CHILD_PROGRAM="); fields.escaped(core.programName(child)); fields.newline()
+            fields.text("CHILD_PROGRAM="); fields.escaped(core.programName(child), limit: 1024); fields.newline()
         }
         if let status = record.status {
             fields.text("CHILD_STATUS="); fields.int(status); fields.newline()
@@ -405,10 +439,16 @@ public struct Reactor<Core: SupervisorCore> {
         reapAll()
         if signo != 0 {
             if isPID1 {
-                // Every process of the namespace but ourselves.
+                // Every process of the namespace but ourselves, however deep.
+                // SIGCONT follows a stop signal, to all of them: there is no
+                // telling which of those that are not our children are
+                // stopped (a running process just ignores it).
                 try? Processes.kill(-1, signo)
+                if SignalNumber.isShutdown(signo) { try? Processes.kill(-1, SignalNumber.cont) }
             } else {
-                _ = childList.forEach { pid in try? Processes.kill(pid, signo) }
+                orphanSignal = signo
+                orphansSignalled.removeAll()
+                signalNewOrphans()
             }
         }
         if Processes.hasChildren() {
@@ -416,6 +456,25 @@ public struct Reactor<Core: SupervisorCore> {
         } else {
             collecting = false
             queue.append(.orphansGone)
+        }
+    }
+
+    /// As subreaper in the orphan phase: sends the phase's signal (and
+    /// SIGCONT after SIGTERM, to a stopped one) to each adopted child that
+    /// was not sent it yet.
+    /// Runs at the broadcast and after every SIGCHLD, so a grandchild handed
+    /// to us when its parent dies of the SIGTERM gets the SIGTERM too, and
+    /// SIGKILL only after kill_timeout. The children are listed from /proc
+    /// (without it, none is signalled). They are ours and not reaped, so
+    /// their PIDs cannot have been recycled. Bounded: past 4,096 recorded
+    /// children, new ones are signalled again at each SIGCHLD.
+    mutating func signalNewOrphans() {
+        let signo = orphanSignal
+        _ = childList.forEach { pid in
+            guard !orphansSignalled.contains(pid) else { return }
+            orphansSignalled.insert(pid)
+            try? Processes.kill(pid, signo)
+            if SignalNumber.isShutdown(signo), Processes.isStopped(pid: pid) { try? Processes.kill(pid, SignalNumber.cont) }
         }
     }
 }

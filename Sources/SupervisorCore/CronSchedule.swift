@@ -151,11 +151,24 @@ public struct CronSchedule: SupervisorCore {
         actions.log(record, quiet: quiet)
     }
 
+    /// Writes the line; when it does not fit, writes it again with the
+    /// command line cut (and marked) by as much as was cut off, so the line
+    /// keeps its closing quote.
     public func format(_ record: LogRecord, into line: LineWriter) {
+        let start = line.count
+        write(record, commandLimit: Int.max, into: line)
+        if line.dropped > 0, case .started = record {
+            let limit = LineWriter.escapedCount(commandline) - line.dropped
+            line.rewind(to: start)
+            write(record, commandLimit: limit, into: line)
+        }
+    }
+
+    func write(_ record: LogRecord, commandLimit: Int, into line: LineWriter) {
         line.text("dcrond: ")
         switch record {
         case .started(_, let pid):
-            line.text("Started "); line.int(pid); line.text(" '"); line.escaped(commandline); line.text("'")
+            line.text("Started "); line.int(pid); line.text(" '"); line.escaped(commandline, limit: commandLimit); line.text("'")
         case .childExited(_, let pid, let status), .childFailed(_, let pid, let status):
             line.text("Child "); line.int(pid); line.text(" exited with status "); line.int(status)
         case .execFailed(_, let errno):

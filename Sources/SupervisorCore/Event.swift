@@ -31,10 +31,14 @@ public enum Action: Equatable {
     /// `spawnFailed`). At most one per event, and always the last action.
     case spawn(child: Int)
     /// Send a signal to the child (through its pidfd), or with `group` to its
-    /// whole process group. Ignored when the child is already reaped.
+    /// whole process group. Ignored when the child is already reaped. A stop
+    /// signal (TERM, INT, QUIT) to a stopped child is followed by SIGCONT to
+    /// the same target, so that the child acts on it.
     case signal(child: Int, signal: Int32, group: Bool)
     /// Send `signal` to every remaining descendant we did not start (0 sends
-    /// none), then report `orphansGone` once nothing is left to reap.
+    /// none; SIGTERM is followed by SIGCONT), and to those adopted later
+    /// while this phase lasts, then report `orphansGone` once nothing is left
+    /// to reap.
     case collectOrphans(signal: Int32)
     /// Fire `deadline` at this monotonic time, replacing any earlier one.
     case armDeadline(Nanoseconds)

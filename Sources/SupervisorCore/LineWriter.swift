@@ -5,6 +5,8 @@ public final class LineWriter {
     public let capacity: Int
     @usableFromInline let base: UnsafeMutablePointer<UInt8>
     public private(set) var count: Int = 0
+    /// Bytes that did not fit since the last reset (or rewind).
+    public private(set) var dropped: Int = 0
 
     public init(capacity: Int = 1024) {
         precondition(capacity >= 16)
@@ -14,7 +16,13 @@ public final class LineWriter {
 
     deinit { base.deallocate() }
 
-    public func reset() { count = 0 }
+    public func reset() { count = 0; dropped = 0 }
+
+    /// Goes back to `count` bytes written, to write the rest again.
+    public func rewind(to position: Int) {
+        count = min(position, count)
+        dropped = 0
+    }
 
     /// The bytes written so far.
     public var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
@@ -23,7 +31,7 @@ public final class LineWriter {
     @inlinable var room: Int { capacity - 1 - count }
 
     public func byte(_ b: UInt8) {
-        if room > 0 { base[count] = b; count += 1 }
+        if room > 0 { base[count] = b; count += 1 } else { dropped += 1 }
     }
 
     public func text(_ s: StaticString) {
@@ -45,6 +53,44 @@ public final class LineWriter {
     /// The same for bytes that came from a child (a STATUS= text).
     public func escaped(_ s: UnsafeBufferPointer<UInt8>) {
         for b in s { escapedByte(b) }
+    }
+
+    /// `escaped(s)` in at most `limit` bytes: a string that needs more is
+    /// cut, at a whole character and a whole escape, and the cut is marked
+    /// with `...` (within the limit).
+    public func escaped(_ s: [UInt8], limit: Int) {
+        if Self.escapedCount(s) <= limit {
+            escaped(s)
+            return
+        }
+        let marker: StaticString = "..."
+        let budget = limit - marker.utf8CodeUnitCount
+        var used = 0
+        var end = 0
+        while end < s.count, used + Self.escapedCount(s[end]) <= budget {
+            used += Self.escapedCount(s[end])
+            end += 1
+        }
+        // Not inside a UTF-8 sequence: back up to the start of its character.
+        while end > 0, end < s.count, s[end] & 0xc0 == 0x80 { end -= 1 }
+        for i in 0..<end { escapedByte(s[i]) }
+        text(marker)
+    }
+
+    /// How many bytes `escaped` writes for `s`.
+    public static func escapedCount(_ s: [UInt8]) -> Int {
+        var n = 0
+        for b in s { n += escapedCount(b) }
+        return n
+    }
+
+    /// How many bytes `escaped` writes for `b`.
+    static func escapedCount(_ b: UInt8) -> Int {
+        switch b {
+        case UInt8(ascii: "\n"), UInt8(ascii: "\t"): return 2
+        case 0..<0x20, 0x7f: return 4
+        default: return 1
+        }
     }
 
     func escapedByte(_ b: UInt8) {

@@ -60,6 +60,17 @@ public struct SupervisedCommand: Equatable {
 /// be run. With `notifiesParent` the core tells its own service manager
 /// READY=1 once every command is started (and every `:notify:` one ready),
 /// and STOPPING=1 when the run begins to end.
+///
+/// Shutdown signals received while stopping:
+///
+///   stopping, no request yet --signal--> stopping, requested --signal--> kill all
+///
+/// A shutdown started by a signal is "requested" from the start, so the
+/// next signal kills every child at once; in a shutdown dinit started itself
+/// (a daemon exited, a `:wait:` failed) the first signal received (`docker
+/// stop`) only counts as the request, and the one-at-a-time stop goes on.
+/// In orphans, every descendant has had SIGTERM already, and any shutdown
+/// signal sends SIGKILL to them.
 public struct Supervisor: SupervisorCore {
     public enum Phase: Equatable {
         case idle, starting, awaitingReady, running, stopping, orphans, done
@@ -96,6 +107,9 @@ public struct Supervisor: SupervisorCore {
     /// The `:notify:` child that timed out: the status it gets from being
     /// stopped does not count.
     var neverReady = -1
+    /// A shutdown signal has been received (the next one, during shutdown,
+    /// kills everything).
+    var shutdownRequested = false
     /// A second shutdown signal SIGKILLed everything.
     var killedAll = false
     var orphansKilled = false
@@ -254,9 +268,15 @@ public struct Supervisor: SupervisorCore {
 
     mutating func received(_ signo: Int32, _ now: Nanoseconds, _ actions: inout ActionList) {
         if SignalNumber.isShutdown(signo) {
+            let first = !shutdownRequested
+            shutdownRequested = true
             switch phase {
             case .idle, .starting, .awaitingReady, .running:
                 beginShutdown(signo, now, &actions)
+            case .stopping where first:
+                // The first request during a shutdown we started ourselves
+                // (a daemon exited): it is already under way, in order.
+                break
             case .stopping where !killedAll:
                 // A second request: stop waiting, kill everything now.
                 killedAll = true
@@ -391,7 +411,23 @@ public struct Supervisor: SupervisorCore {
 
     // MARK: Log lines
 
+    /// Writes the line; when it does not fit, writes it again with the
+    /// program name cut (and marked) by as much as was cut off, so the line
+    /// keeps its closing quote and its reason.
     public func format(_ record: LogRecord, into line: LineWriter) {
+        let start = line.count
+        write(record, nameLimit: Int.max, into: line)
+        if line.dropped > 0, let child = record.child {
+            let limit = LineWriter.escapedCount(commands[child].name) - line.dropped
+            line.rewind(to: start)
+            write(record, nameLimit: limit, into: line)
+        }
+    }
+
+    func write(_ record: LogRecord, nameLimit: Int, into line: LineWriter) {
+        func name(_ child: Int, _ line: LineWriter) {
+            line.text(" '"); line.escaped(commands[child].name, limit: nameLimit); line.text("'")
+        }
         line.text("dinit: ")
         switch record {
         case .started(let child, let pid):
@@ -445,7 +481,4 @@ public struct Supervisor: SupervisorCore {
         line.newline()
     }
 
-    func name(_ child: Int, _ line: LineWriter) {
-        line.text(" '"); line.escaped(commands[child].name); line.text("'")
-    }
 }

@@ -30,6 +30,7 @@ let version: StaticString = "dcrond 0.1.0\n"
 
 
 func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
+    prepareProcess()
     let args = argvBytes(argc: argc, argv: argv)
     let config: DcrondConfiguration
     switch interpretCommandLine(prefix: "dcrond: ", usage: usage, version: version,
@@ -54,10 +55,21 @@ func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal
-    // dcrond supervises one command; orphans are its own init's business.
+    // dcrond supervises one command; orphans are its own init's business,
+    // unless it is that init: as PID 1 every zombie is reparented to it and
+    // must be reaped (waitid(P_ALL); a stopped run's group is still swept
+    // before its shell is reaped).
     options.becomeSubreaper = false
-    options.collectsOrphans = false
+    options.collectsOrphans = Processes.isPID1
     options.sweepStoppedGroups = true
+    if options.silenceChildren {
+        do {
+            options.devNull = try FileDescriptor.openDevNull()
+        } catch {
+            reportSetupError("dcrond: ", "cannot open /dev/null", error)
+            return 1
+        }
+    }
     do {
         var reactor = try Reactor(core: core, argvs: [UnsafePointer(table)], options: options)
         return reactor.run()

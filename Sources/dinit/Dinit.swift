@@ -29,10 +29,11 @@ Options:
 
 let version: StaticString = "dinit 0.1.0\n"
 
-/// dinit's phases: parse the command line (nothing has happened yet, so fail
-/// loudly), set up the reactor (signals blocked first), then supervise; from
-/// then on nothing is fatal.
+/// dinit's phases: block signals and fill in stdio (before anything else),
+/// parse the command line (nothing has happened yet, so fail loudly), set up
+/// the reactor, then supervise; from then on nothing is fatal.
 func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
+    prepareProcess()
     let args = argvBytes(argc: argc, argv: argv)
     let config: DinitConfiguration
     switch interpretCommandLine(prefix: "dinit: ", usage: usage, version: version,
@@ -43,10 +44,14 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
         config = c
     }
 
-    // Descriptors: a pidfd per running daemon, our own four, stdio and
-    // whatever we inherited; the soft limit is raised if it is too low.
+    // Descriptors beyond those open now (stdio and whatever we inherited):
+    // a pidfd per running daemon, one for a running :wait: command, the
+    // signalfd, timerfd and epoll fd, /dev/null (-qqq), the journal socket
+    // (-j), and at most two at a time for a spawn (musl's posix_spawn pipe)
+    // or a read of /proc (the orphan list). The soft limit is raised if it
+    // is too low.
     let daemons = config.commands.reduce(0) { $0 + ($1.isWait ? 0 : 1) }
-    if let limit = Processes.reserveDescriptors(daemons + 1 + 64) {
+    if let limit = Processes.reserveDescriptors(daemons + 1 + 3 + 1 + 1 + 2) {
         let line = LineWriter(capacity: 256)
         line.text("dinit: too many commands ("); line.int(daemons)
         line.text(" daemons) for the open file limit ("); line.int(limit)
@@ -73,6 +78,14 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     options.journal = config.journal
     options.notifyChildren = config.commands.map { $0.isNotify }
     options.terminalForLastChild = !options.silenceChildren && Terminal.inForeground
+    if options.silenceChildren {
+        do {
+            options.devNull = try FileDescriptor.openDevNull()
+        } catch {
+            reportSetupError("dinit: ", "cannot open /dev/null", error)
+            return 1
+        }
+    }
     do {
         var reactor = try Reactor(core: core, argvs: argvs, options: options)
         return reactor.run()

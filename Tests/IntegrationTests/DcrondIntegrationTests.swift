@@ -497,3 +497,82 @@ final class DcrondIntegrationTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.summary)
     }
 }
+
+// MARK: - Regressions of issue 9
+
+/// State letter of /proc/PID/stat (R, S, Z, ...), nil when gone.
+private func dcrondState(_ pid: Int32) -> String? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
+}
+
+/// Direct children of `pid` (zombies included).
+private func dcrondChildren(of pid: Int32) -> [Int32] {
+    let s = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    return s.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+}
+
+final class DcrondRegressionTests: XCTestCase {
+    private var unshareOK: Bool { ReapingTests.unshareAvailable }
+
+    /// Issue 9.4: dcrond as PID 1 (alone as a container's command) reaps
+    /// the orphans its runs leave: `sleep 0.05 &` every 0.2 s left a growing
+    /// heap of zombies. Sampled five times: no zombie child stays.
+    func testDcrondAsPID1ReapsOrphans() throws {
+        try XCTSkipUnless(unshareOK, "unshare --pid --fork --mount-proc not usable")
+        let p = try DcrondProcess("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", dcrondBinary,
+                                                      "-qq", "-i", "0.2", "sleep 0.05 & exit 0"])
+        defer { if p.isRunning { for d in dcrondDescendants(of: p.pid) { kill(d, SIGKILL) } } }
+        var dcrond: Int32?
+        dcrondPoll(timeout: 5) {
+            // unshare's only child, by PID (see launchedDinit): dcrond, or
+            // the emulator running it.
+            dcrond = launchedDinit(by: p.pid)
+            return dcrond != nil
+        }
+        guard let d = dcrond else { return XCTFail("dcrond not found in the namespace") }
+        usleep(1_500_000)
+        var samples: [Int] = []
+        for _ in 0..<5 {
+            samples.append(dcrondChildren(of: d).filter { dcrondState($0) == "Z" }.count)
+            usleep(200_000)
+        }
+        XCTAssertEqual(samples.min(), 0, "zombie children of dcrond as PID 1, per sample: \(samples)")
+        XCTAssertLessThanOrEqual(samples.max() ?? 99, 2, "zombies pile up: \(samples)")
+        kill(d, SIGTERM)
+        let r = p.wait(timeout: 10)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertEqual(r.status, 0, r.summary)
+    }
+
+    /// Issue 9.6 for dcrond: started with 0, 1 and 2 closed, it puts
+    /// /dev/null on them first, so the run gets stdio and dcrond's own
+    /// descriptors stay off 0-2.
+    func testClosedStandardDescriptorsGetDevNull() throws {
+        let dir = try dcrondTempDir(self)
+        let out = "\(dir)/fds"
+        // Python reads its own descriptors and its parent's (no shell
+        // redirection in between).
+        let probe = "\(dir)/probe.py"
+        try """
+        import os, sys
+        def link(p):
+            try:
+                return os.readlink(p)
+            except OSError:
+                return "closed"
+        with open(sys.argv[1], "w") as f:
+            for fd in (0, 1, 2):
+                for who in ("self", str(os.getppid())):
+                    f.write(link("/proc/%s/fd/%d" % (who, fd)) + "\\n")
+        """.write(toFile: probe, atomically: true, encoding: .utf8)
+        let p = try DcrondProcess("/bin/sh", ["-c", "exec '\(dcrondBinary)' -i 100 'exec /usr/bin/python3 \(probe) \(out)' 0<&- 1>&- 2>&-"])
+        defer { if p.isRunning { p.signal(SIGKILL) } }
+        XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondLines(dcrondRead(out)).count >= 6 }, dcrondRead(out))
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 5)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(dcrondLines(dcrondRead(out)), Array(repeating: "/dev/null", count: 6), dcrondRead(out))
+    }
+}

@@ -557,3 +557,108 @@ final class HardeningReapTests: XCTestCase {
         try hrStraceSignals(group: true)
     }
 }
+
+// MARK: - Regressions of issue 9 (orphans, resources, log lines)
+
+final class HardeningReapRegressionTests: XCTestCase {
+    private var unshareOK: Bool { ReapingTests.unshareAvailable }
+
+    /// Writes an executable shell script.
+    private func hrScript(_ path: String, _ body: String) throws {
+        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+    }
+
+    /// Issue 9.3: as subreaper, an orphan adopted only after the SIGTERM
+    /// broadcast (b.sh, handed to dinit when its parent a.sh dies of that
+    /// SIGTERM) gets SIGTERM too, not just SIGKILL after kill_timeout. top.sh
+    /// runs `a.sh &` and exits; a.sh runs `b.sh &` and execs sleep; b.sh
+    /// traps TERM and writes a line. Checked as PID 1 as well.
+    func testOrphansAdoptedAfterTheTERMBroadcastGetTERM() throws {
+        var modes: [HRMode] = [.subreaper]
+        if unshareOK { modes.append(.pid1) }
+        for mode in modes {
+            let dir = try makeTempDir(self)
+            let out = "\(dir)/b.out"
+            try hrScript("\(dir)/b.sh", "trap 'echo TERM >> \(out); exit 0' TERM; echo ready >> \(out); while :; do sleep 0.05; done")
+            try hrScript("\(dir)/a.sh", "\(dir)/b.sh & exec sleep 1000")
+            try hrScript("\(dir)/top.sh", "\(dir)/a.sh & sleep 0.3; exit 0")
+            let (p, _) = try hrLaunch(mode, ["-k", "4", "--", "\(dir)/top.sh"])
+            defer { if p.isRunning { killTree(p.pid) } }
+            let r = p.wait(timeout: 15)
+            XCTAssertFalse(r.timedOut, "\(mode.rawValue)\n\(r.summary)")
+            XCTAssertFalse(r.stderr.contains("Sending SIGKILL to remaining descendants"), "\(mode.rawValue)\n\(r.summary)")
+            XCTAssertEqual(lines(readFile(out)), ["ready", "TERM"], "\(mode.rawValue): b.sh\n\(r.summary)")
+            XCTAssertEqual(r.status, 1, "\(mode.rawValue)\n\(r.summary)")
+        }
+    }
+
+    /// Issue 9.7 in the orphan phase: an orphan stopped with SIGSTOP gets
+    /// SIGCONT after the SIGTERM broadcast, so it runs its handler instead
+    /// of being SIGKILLed after kill_timeout; as subreaper and as PID 1.
+    func testStoppedOrphanIsContinuedInTheOrphanPhase() throws {
+        var modes: [HRMode] = [.subreaper]
+        if unshareOK { modes.append(.pid1) }
+        for mode in modes {
+            let dir = try makeTempDir(self)
+            let out = "\(dir)/o.out"
+            try hrScript("\(dir)/o.sh", "trap 'echo TERM >> \(out); exit 0' TERM; echo ready >> \(out); while :; do sleep 0.05; done")
+            try hrScript("\(dir)/top.sh", "\(dir)/o.sh & o=$!; sleep 0.3; kill -STOP $o; sleep 0.2; exit 0")
+            let (p, _) = try hrLaunch(mode, ["-k", "4", "--", "\(dir)/top.sh"])
+            defer { if p.isRunning { killTree(p.pid) } }
+            let r = p.wait(timeout: 15)
+            XCTAssertFalse(r.timedOut, "\(mode.rawValue)\n\(r.summary)")
+            XCTAssertFalse(r.stderr.contains("Sending SIGKILL to remaining descendants"), "\(mode.rawValue)\n\(r.summary)")
+            XCTAssertEqual(lines(readFile(out)), ["ready", "TERM"], "\(mode.rawValue): the stopped orphan\n\(r.summary)")
+        }
+    }
+
+    /// Issue 9.8: the descriptor reserve counts what dinit really opens:
+    /// one daemon runs under `ulimit -n 65` (it was refused, 64 + 2 being
+    /// asked for), and 40 run under a limit of 60; 60 daemons under 60 are
+    /// still refused.
+    func testDescriptorReserveCountsWhatIsOpen() throws {
+        let one = try runProgram("/bin/sh", ["-c", "ulimit -n 65 && exec \(shQuote(DinitBinary.path)) -d 0 -- sleep 0.2"])
+        XCTAssertFalse(one.stderr.contains("too many commands"), one.summary)
+        XCTAssertEqual(one.log.filter { $0.startedPid != nil }.count, 1, one.summary)
+        XCTAssertEqual(one.status, 1, one.summary)
+
+        let forty = String(repeating: " -- sleep 0.5", count: 40)
+        let many = try runProgram("/bin/sh", ["-c", "ulimit -n 60 && exec \(shQuote(DinitBinary.path)) -q -d 0\(forty)"])
+        XCTAssertFalse(many.stderr.contains("too many commands"), many.summary)
+        XCTAssertNotEqual(many.status, 2, many.summary)
+
+        let sixty = String(repeating: " -- sleep 0.5", count: 60)
+        let refused = try runProgram("/bin/sh", ["-c", "ulimit -n 60 && exec \(shQuote(DinitBinary.path)) -d 0\(sixty)"])
+        XCTAssertEqual(refused.status, 2, refused.summary)
+        XCTAssertTrue(refused.stderr.contains("too many commands (60 daemons)"), refused.summary)
+    }
+
+    /// Issue 9.8: -qqq where /dev has no null device (an empty tmpfs over
+    /// /dev in a private mount namespace) names /dev/null in its error;
+    /// for dcrond too.
+    func testMissingDevNullIsNamed() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") && getuid() == 0,
+                          "needs root and unshare")
+        for (binary, name) in [(DinitBinary.path, "dinit"), (hrDcrondPath, "dcrond")] {
+            let args = name == "dinit" ? "-qqq -- true" : "-qqq -i 1 true"
+            let r = try runProgram("/usr/bin/unshare", ["--mount", "/bin/sh", "-c",
+                                   "mount -t tmpfs none /dev && exec \(shQuote(binary)) \(args)"])
+            XCTAssertEqual(r.status, 1, r.summary)
+            XCTAssertEqual(r.stderrLines, ["\(name): cannot open /dev/null: No such file or directory"], r.summary)
+        }
+    }
+
+    /// Issue 9.8: a 64 KiB program name is cut, not the line: the line
+    /// keeps its closing quote and the reason, and the cut is marked.
+    func testVeryLongProgramNameIsCutNotTheLine() throws {
+        let name = String(repeating: "n", count: 65536)
+        let r = try runDinit(["-q", "--", name])
+        XCTAssertEqual(r.status, 126, r.summary)
+        XCTAssertEqual(r.stderrLines.count, 1)
+        let line = r.stderrLines.first ?? ""
+        XCTAssertTrue(line.hasPrefix("dinit: Cannot execute 'nnn"), String(line.prefix(80)))
+        XCTAssertTrue(line.hasSuffix("nnn...': File name too long"), String(line.suffix(80)))
+        XCTAssertLessThan(line.utf8.count, 1024)
+    }
+}
