@@ -2,14 +2,27 @@
 /// as bytes (no String, so no Unicode tables in the embedded build).
 
 /// A position in argv: argument `index`, starting at byte `offset`. Commands
-/// are never copied: the spawner points straight into argv (`offset` skips a
-/// `:wait:` or `-` prefix, or the backslash of an escaped `\--`).
+/// are never copied: the spawner points straight into argv (`offset` skips
+/// the prefixes and `-`, or the backslash of an escaped `\--`).
 public struct ArgRef: Equatable {
     public var index: Int
     public var offset: Int
     public init(index: Int, offset: Int) {
         self.index = index
         self.offset = offset
+    }
+}
+
+/// A part of one argument: bytes `start..<end` of argument `index` (a
+/// prefix's value, such as the NAME of `:name=NAME:`).
+public struct ArgRange: Equatable {
+    public var index: Int
+    public var start: Int
+    public var end: Int
+    public init(index: Int, start: Int, end: Int) {
+        self.index = index
+        self.start = start
+        self.end = end
     }
 }
 
@@ -32,15 +45,32 @@ public struct ArgumentError: Error, Equatable {
         case extraArgument
         /// `-j` in a build without the Journald trait.
         case noJournalSupport
+        /// Command prefixes; `detail` is the prefix as written (`:key=value:`).
+        case unknownPrefix
+        case repeatedPrefix
+        case prefixNeedsValue
+        case prefixTakesNoValue
+        /// A `:` that starts a prefix but no `:` that ends it.
+        case unterminatedPrefix
+        /// A program that starts with `:` after a `-` (`-:prog`).
+        case colonProgram
+        /// Prefix values; `detail` is the value.
+        case invalidName
+        case invalidSignal
+        /// `:stop=KILL:` or `:stop=STOP:`.
+        case unstoppableSignal
     }
 
     public var kind: Kind
     /// The offending argument (or option), for the message.
     public var argument: [UInt8]
+    /// The offending part of it (a prefix or a value), when there is one.
+    public var detail: [UInt8]
 
-    public init(_ kind: Kind, _ argument: [UInt8] = []) {
+    public init(_ kind: Kind, _ argument: [UInt8] = [], detail: [UInt8] = []) {
         self.kind = kind
         self.argument = argument
+        self.detail = detail
     }
 
     /// Writes the message (without program prefix or newline).
@@ -63,6 +93,33 @@ public struct ArgumentError: Error, Equatable {
         case .extraArgument:
             line.text("unexpected argument '"); line.escaped(argument)
             line.text("' (the command line must be a single argument; quote it)")
+        case .unknownPrefix:
+            line.text("unknown prefix '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' (known: "); CommandPrefix.writeKnown(to: line); line.text(")")
+        case .repeatedPrefix:
+            line.text("prefix '"); line.escaped(detail); line.text("' repeats a key in '"); line.escaped(argument)
+            line.text("' (each key at most once)")
+        case .prefixNeedsValue:
+            line.text("prefix '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' needs a value: "); CommandPrefix.writeUsage(of: detail, to: line)
+        case .prefixTakesNoValue:
+            line.text("prefix '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' takes no value: "); CommandPrefix.writeUsage(of: detail, to: line)
+        case .unterminatedPrefix:
+            line.text("unterminated prefix in '"); line.escaped(argument)
+            line.text("' (a prefix is :key: or :key=value:; a program whose name starts with ':' is written ./:prog)")
+        case .colonProgram:
+            line.text("program in '"); line.escaped(argument)
+            line.text("' starts with ':' (prefixes go before '-'; a program whose name starts with ':' is written ./:prog)")
+        case .invalidName:
+            line.text("invalid name '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' (expected 1 to 32 of A-Z a-z 0-9 . _ -)")
+        case .invalidSignal:
+            line.text("invalid signal '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' (expected a name such as QUIT, SIGUSR1 or RTMIN+3, or a number 1 to 64)")
+        case .unstoppableSignal:
+            line.text("stop signal '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' refused: KILL and STOP leave nothing to escalate to (dinit sends SIGKILL after -k itself)")
         }
     }
 }
@@ -182,11 +239,18 @@ public struct ParsedCommand: Equatable {
     public var ignoresFailure: Bool
     /// argv of the program; the first is the program itself.
     public var args: [ArgRef]
+    /// `:name=NAME:`: the name in log lines instead of the program.
+    public var name: ArgRange?
+    /// `:stop=SIGNAL:`: the signal that stops this command instead of the
+    /// shutdown signal.
+    public var stopSignal: Int32?
 
-    public init(isWait: Bool, ignoresFailure: Bool, args: [ArgRef]) {
+    public init(isWait: Bool, ignoresFailure: Bool, args: [ArgRef], name: ArgRange? = nil, stopSignal: Int32? = nil) {
         self.isWait = isWait
         self.ignoresFailure = ignoresFailure
         self.args = args
+        self.name = name
+        self.stopSignal = stopSignal
     }
 }
 
@@ -203,7 +267,8 @@ public struct DinitConfiguration: Equatable {
 }
 
 /// `dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] -- command -- command ...`
-/// `command := [:wait:][-]program [args...]`. The first `--` may be left out
+/// `command := [:key[=value]:]...[-]program [args...]` (see CommandPrefix).
+/// The first `--` may be left out
 /// when the first program does not start with `-`. A lone `--` always
 /// separates commands; `\--` reaches the program as `--` (one backslash is
 /// removed from any argument made of backslashes followed by `--`).
@@ -231,32 +296,28 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     if i >= argv.count { throw ArgumentError(.noCommand) }
 
     var current: [ArgRef] = []
-    var isWait = false
-    var ignores = false
+    var command = ParsedCommand(isWait: false, ignoresFailure: false, args: [])
     while true {
         let atEnd = i >= argv.count
         if atEnd || argv[i] == OptionScanner.dashDash {
             if current.isEmpty { throw ArgumentError(.emptyCommand) }
-            config.commands.append(ParsedCommand(isWait: isWait, ignoresFailure: ignores, args: current))
+            command.args = current
+            config.commands.append(command)
             current = []
-            isWait = false
-            ignores = false
+            command = ParsedCommand(isWait: false, ignoresFailure: false, args: [])
             if atEnd { break }
             i += 1
             continue
         }
         let a = argv[i]
         if current.isEmpty {
-            var offset = 0
-            if hasPrefix(a, ":wait:") {
-                isWait = true
-                offset = 6
-            }
+            var offset = try CommandPrefix.parse(a, index: i, into: &command)
             if offset < a.count, a[offset] == UInt8(ascii: "-") {
-                ignores = true
+                command.ignoresFailure = true
                 offset += 1
             }
             if offset == a.count { throw ArgumentError(.missingProgram, a) }
+            if a[offset] == UInt8(ascii: ":") { throw ArgumentError(.colonProgram, a) }
             offset += escapeLength(a, from: offset)
             current.append(ArgRef(index: i, offset: offset))
         } else {
@@ -281,13 +342,18 @@ public func argumentBytes(_ argv: [[UInt8]], _ ref: ArgRef) -> [UInt8] {
     Array(argv[ref.index][ref.offset...])
 }
 
+/// The bytes an ArgRange stands for.
+public func argumentBytes(_ argv: [[UInt8]], _ range: ArgRange) -> [UInt8] {
+    Array(argv[range.index][range.start..<range.end])
+}
+
 /// Byte-wise equality with a static string (argv is compared as bytes).
 func matches(_ a: [UInt8], _ s: StaticString) -> Bool {
     s.withUTF8Buffer { b in a.count == b.count && hasPrefix(a, b) }
 }
 
-func hasPrefix(_ a: [UInt8], _ s: StaticString) -> Bool {
-    s.withUTF8Buffer { b in hasPrefix(a, b) }
+func matches(_ a: ArraySlice<UInt8>, _ s: StaticString) -> Bool {
+    s.withUTF8Buffer { b in a.elementsEqual(b) }
 }
 
 func hasPrefix(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {

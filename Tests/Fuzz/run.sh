@@ -14,4 +14,5 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -I "$out" -L "$out" -lSuper
 printf -- '-d\0000.25\000--\000sleep\0005\000--\000:wait:-true' > "$out/corpus/seed1"
 printf -- '-qqq\000-i\0003600\000--\000-php -f x' > "$out/corpus/seed2"
 printf -- '-k\0001.5\000-g\000--\000a\000\\\\--\000--\000b' > "$out/corpus/seed3"
+printf -- '--\000:name=web::stop=QUIT:-nginx\000--\000:wait::stop=RTMIN+3:x' > "$out/corpus/seed4"
 "$out/fuzz-arguments" -artifact_prefix="$out/" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=256 -print_final_stats=1 "$out/corpus" 2>&1 | tail -15
