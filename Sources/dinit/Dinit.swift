@@ -4,8 +4,9 @@ import SupervisorCore
 
 let usage: StaticString = """
 Usage: dinit [-q...] [-g] [-j] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
-Commands: [:wait:][-]command [args, ...]
+Commands: [:key[=value]:]...[-]command [args, ...]
   :wait:            run the command to completion before starting the next
+  :name=NAME:       call it NAME in log lines (1-32 of A-Z a-z 0-9 . _ -)
   -                 a nonzero exit status of the command is no error
   \\--               passes a literal -- to a command
 Options:
@@ -54,7 +55,9 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     var commands: [SupervisedCommand] = []
     var argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>] = []
     for c in config.commands {
-        commands.append(SupervisedCommand(name: argumentBytes(args, c.args[0]),
+        // `:name=NAME:` replaces the program as given in every log line.
+        let name = c.name.map { argumentBytes(args, $0) } ?? argumentBytes(args, c.args[0])
+        commands.append(SupervisedCommand(name: name,
                                           isWait: c.isWait, ignoresFailure: c.ignoresFailure))
         argvs.append(spawnArgv(c.args, argv: argv))
     }

@@ -38,4 +38,40 @@ final class OperatorControlTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertTrue(r.stdout.contains("colon-program-ran"), r.summary)
     }
+
+    // MARK: :name=NAME:
+
+    func testNameReplacesTheProgramInEveryLine() throws {
+        // A daemon that ignores SIGTERM, so the SIGKILL line names it too; a
+        // :wait: command that succeeds; and one without a name.
+        let p = try startDinit(["-d", "0", "-k", "0.3", "--", ":name=stubborn:sh", "-c", "trap '' TERM; sleep 30",
+                                "--", ":wait::name=setup:true", "--", "sleep", "30"])
+        XCTAssertTrue(p.waitForStderr("Started", count: 3), p.wait(timeout: 1).summary)
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 15)
+        XCTAssertEqual(r.status, 15, "the first nonzero status: sleep's SIGTERM\n\(r.summary)")
+        let pids = r.startedPids
+        XCTAssertEqual(pids.count, 3, r.summary)
+        guard pids.count == 3 else { return }
+        let expected = [
+            "dinit: Started \(pids[0]) 'stubborn'",
+            "dinit: Started \(pids[1]) 'setup'",
+            "dinit: Child \(pids[1]) 'setup' exited with status 0",
+            "dinit: Started \(pids[2]) 'sleep'",
+            "dinit: Stopped child \(pids[2]) 'sleep', exited with status 15",
+            "dinit: Child \(pids[0]) 'stubborn' still running after 0.3 s, sending SIGKILL",
+            "dinit: Stopped child \(pids[0]) 'stubborn', exited with status 9",
+        ]
+        for line in expected {
+            XCTAssertTrue(r.dinitLines.contains(line), "missing \(line.debugDescription)\n\(r.summary)")
+        }
+        XCTAssertFalse(r.stderr.contains("'sh'"), "the program as given appears nowhere\n\(r.summary)")
+        XCTAssertFalse(r.stderr.contains("'true'"), r.summary)
+    }
+
+    func testNameInExecFailure() throws {
+        let r = try runDinit(["--", ":name=ghost:/nonexistent/program"])
+        XCTAssertEqual(r.status, 127, r.summary)
+        XCTAssertTrue(r.dinitLines.contains { $0.hasPrefix("dinit: Cannot execute 'ghost': ") }, r.summary)
+    }
 }
