@@ -19,11 +19,15 @@ public struct SupervisedCommand: Equatable {
     public var name: [UInt8]
     public var isWait: Bool
     public var ignoresFailure: Bool
+    /// `:stop=SIGNAL:`: sent instead of the shutdown signal when this
+    /// command is stopped.
+    public var stopSignal: Int32?
 
-    public init(name: [UInt8], isWait: Bool = false, ignoresFailure: Bool = false) {
+    public init(name: [UInt8], isWait: Bool = false, ignoresFailure: Bool = false, stopSignal: Int32? = nil) {
         self.name = name
         self.isWait = isWait
         self.ignoresFailure = ignoresFailure
+        self.stopSignal = stopSignal
     }
 }
 
@@ -38,7 +42,7 @@ public struct SupervisedCommand: Equatable {
 ///
 /// Shutdown starts on SIGTERM/SIGINT/SIGQUIT (that signal is forwarded), or
 /// with SIGTERM when a daemon exits on its own, a `:wait:` command fails, or a
-/// program cannot be run.
+/// program cannot be run. A command's `:stop=SIGNAL:` replaces either.
 public struct Supervisor: SupervisorCore {
     public enum Phase: Equatable {
         case idle, starting, running, stopping, orphans, done
@@ -288,7 +292,7 @@ public struct Supervisor: SupervisorCore {
         }
         stopTarget = i
         stopTargetKilled = false
-        actions.append(.signal(child: i, signal: shutdownSignal, group: signalGroups))
+        actions.append(.signal(child: i, signal: commands[i].stopSignal ?? shutdownSignal, group: signalGroups))
         actions.append(.armDeadline(now + killTimeout))
     }
 

@@ -7,6 +7,8 @@ Usage: dinit [-q...] [-g] [-j] [-d startup_delay] [-k kill_timeout] -- command -
 Commands: [:key[=value]:]...[-]command [args, ...]
   :wait:            run the command to completion before starting the next
   :name=NAME:       call it NAME in log lines (1-32 of A-Z a-z 0-9 . _ -)
+  :stop=SIGNAL:     stop it with SIGNAL (QUIT, INT, USR1, RTMIN+3, 1-64; not
+                    KILL or STOP) instead of the signal dinit received or TERM
   -                 a nonzero exit status of the command is no error
   \\--               passes a literal -- to a command
 Options:
@@ -58,7 +60,8 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
         // `:name=NAME:` replaces the program as given in every log line.
         let name = c.name.map { argumentBytes(args, $0) } ?? argumentBytes(args, c.args[0])
         commands.append(SupervisedCommand(name: name,
-                                          isWait: c.isWait, ignoresFailure: c.ignoresFailure))
+                                          isWait: c.isWait, ignoresFailure: c.ignoresFailure,
+                                          stopSignal: c.stopSignal))
         argvs.append(spawnArgv(c.args, argv: argv))
     }
     let core = Supervisor(commands: commands, startupDelay: config.startupDelay,

@@ -74,4 +74,160 @@ final class OperatorControlTests: XCTestCase {
         XCTAssertEqual(r.status, 127, r.summary)
         XCTAssertTrue(r.dinitLines.contains { $0.hasPrefix("dinit: Cannot execute 'ghost': ") }, r.summary)
     }
+
+    // MARK: :stop=SIGNAL:
+
+    func testStopSignalReplacesTheReceivedSignalAndTerm() throws {
+        // Each child writes the signal that stopped it; `true` ending on its
+        // own starts the shutdown (SIGTERM by default).
+        let dir = try makeTempDir(self)
+        func recorder(_ tag: String, _ prefix: String = "") -> [String] {
+            [prefix + "sh", "-c", "for s in INT QUIT USR1 WINCH TERM; do trap \"echo $s > \(dir)/\(tag); exit 0\" $s; done; "
+                + "while :; do sleep 0.05; done"]
+        }
+        let r = try runDinit(["-d", "0.2", "--"] + recorder("a", ":stop=usr1:") + ["--"] + recorder("b", ":stop=SIGWINCH:")
+                             + ["--"] + recorder("c") + ["--", "true"], timeout: 20)
+        XCTAssertEqual(readFile("\(dir)/a"), "USR1\n", r.summary)
+        XCTAssertEqual(readFile("\(dir)/b"), "WINCH\n", r.summary)
+        XCTAssertEqual(readFile("\(dir)/c"), "TERM\n", "without :stop= the signal stays TERM\n\(r.summary)")
+        XCTAssertFalse(r.stderr.contains("SIGKILL"), r.summary)
+
+        // A shutdown started by SIGQUIT: the children without :stop= get QUIT.
+        let p = try startDinit(["-d", "0", "--"] + recorder("d", ":stop=INT:") + ["--"] + recorder("e"))
+        XCTAssertTrue(p.waitForStderr("Started", count: 2), p.wait(timeout: 1).summary)
+        usleep(200_000)  // both traps set
+        p.signal(SIGQUIT)
+        let q = p.wait(timeout: 20)
+        XCTAssertEqual(q.status, 0, q.summary)
+        XCTAssertEqual(readFile("\(dir)/d"), "INT\n", q.summary)
+        XCTAssertEqual(readFile("\(dir)/e"), "QUIT\n", q.summary)
+    }
+
+    /// postgres 15 with one idle client: SIGTERM is its smart shutdown, which
+    /// waits for the client, so dinit has to SIGKILL it; `:stop=INT:` (fast
+    /// shutdown) stops it cleanly at once.
+    func testPostgresStopsCleanlyWithStopInt() throws {
+        let pg = try PostgresCluster(self)
+        let p = try startDinit(["-k", "30", "--"] + pg.serverCommand(prefixes: ":name=postgres::stop=INT:"))
+        defer { if p.isRunning { killTree(p.pid) } }
+        try pg.waitUntilReady(p)
+        let client = try pg.connectIdleClient()
+        defer { client.stop() }
+        let signalled = Date()
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 60)
+        let stopTime = Date().timeIntervalSince(signalled)
+        print("postgres with :stop=INT: and an idle client stopped in \(String(format: "%.2f", stopTime)) s")
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertLessThan(stopTime, 15, "fast shutdown, well before -k 30\n\(r.summary)")
+        XCTAssertFalse(r.stderr.contains("SIGKILL"), r.summary)
+        XCTAssertTrue(r.dinitLines.contains { $0.hasPrefix("dinit: Stopped child ") && $0.hasSuffix("'postgres', exited with status 0") },
+                      r.summary)
+        XCTAssertEqual(pg.clusterState(), "shut down", "a clean shutdown: no crash recovery on the next start")
+    }
+
+    func testPostgresDefaultTermWaitsForTheClientUntilSIGKILL() throws {
+        let pg = try PostgresCluster(self)
+        let p = try startDinit(["-k", "2", "--"] + pg.serverCommand(prefixes: ":name=postgres:"))
+        defer { if p.isRunning { killTree(p.pid) } }
+        try pg.waitUntilReady(p)
+        let client = try pg.connectIdleClient()
+        defer { client.stop() }
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 60)
+        XCTAssertEqual(r.status, 9, r.summary)
+        XCTAssertTrue(r.dinitLines.contains { $0.hasSuffix("'postgres' still running after 2 s, sending SIGKILL") }, r.summary)
+        XCTAssertEqual(pg.clusterState(), "in production", "SIGKILLed: the next start runs crash recovery")
+    }
+}
+
+/// A throwaway postgres 15 cluster in a temporary directory, listening on a
+/// unix socket there only, run as user postgres when the tests run as root.
+struct PostgresCluster {
+    static let bin = "/usr/lib/postgresql/15/bin"
+    let dir: String
+    var data: String { "\(dir)/data" }
+
+    init(_ test: XCTestCase) throws {
+        for tool in ["postgres", "initdb", "psql", "pg_controldata"] {
+            guard FileManager.default.isExecutableFile(atPath: "\(Self.bin)/\(tool)") else {
+                throw XCTSkip("postgres 15 is not installed (\(Self.bin)/\(tool) missing; apt-get install postgresql-15)")
+            }
+        }
+        dir = try makeTempDir(test)
+        if getuid() == 0 {
+            guard let pw = getpwnam("postgres") else { throw XCTSkip("no user postgres to run postgres as") }
+            chown(dir, pw.pointee.pw_uid, pw.pointee.pw_gid)
+        }
+        let initdb = Self.asPostgres + ["\(Self.bin)/initdb", "-D", "\(dir)/data", "-A", "trust", "-U", "postgres",
+                                        "--no-sync"]
+        let r = try runProgram(initdb[0], Array(initdb.dropFirst()), timeout: 120)
+        guard r.status == 0 else { throw Failure(what: "initdb failed\n\(r.summary)") }
+    }
+
+    struct Failure: Error { let what: String }
+
+    /// setpriv to user postgres when root (postgres refuses to run as root).
+    static var asPostgres: [String] {
+        getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"] : []
+    }
+
+    /// The command for dinit, `prefixes` put in front of its program.
+    func serverCommand(prefixes: String) -> [String] {
+        var argv = Self.asPostgres + ["\(Self.bin)/postgres", "-D", data, "-k", dir, "-c", "listen_addresses=",
+                                      "-c", "fsync=off"]
+        argv[0] = prefixes + argv[0]
+        return argv
+    }
+
+    func waitUntilReady(_ p: RunningProcess) throws {
+        let ready = "database system is ready to accept connections"
+        guard p.waitUntil(timeout: 60, { p.stderr.text.contains(ready) || !p.isRunning }), p.isRunning else {
+            throw Failure(what: "postgres did not start\n\(p.wait(timeout: 1).summary)")
+        }
+    }
+
+    /// psql connected and idle (its stdin stays open and empty).
+    func connectIdleClient() throws -> IdleClient {
+        let client = try IdleClient(["\(Self.bin)/psql", "-h", dir, "-U", "postgres", "-d", "postgres"])
+        let end = Date().addingTimeInterval(30)
+        while Date() < end {
+            let q = try runProgram("\(Self.bin)/psql", ["-h", dir, "-U", "postgres", "-d", "postgres", "-Atc",
+                "select count(*) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()"])
+            if q.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return client }
+            usleep(100_000)
+        }
+        client.stop()
+        throw Failure(what: "the idle client did not connect")
+    }
+
+    /// "shut down" after a clean stop, "in production" after a crash.
+    func clusterState() -> String {
+        guard let r = try? runProgram("\(Self.bin)/pg_controldata", [data]) else { return "?" }
+        for line in r.stdoutLines where line.hasPrefix("Database cluster state:") {
+            return line.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces)
+        }
+        return "?\n" + r.summary
+    }
+}
+
+/// A client process whose stdin is a pipe that is kept open until stop().
+final class IdleClient {
+    let process = Process()
+    let input = Pipe()
+
+    init(_ argv: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
 }
