@@ -45,6 +45,8 @@ public struct ArgumentError: Error, Equatable {
         case extraArgument
         /// `-j` in a build without the Journald trait.
         case noJournalSupport
+        /// `-e` with something other than 0-255.
+        case invalidStatus
         /// Command prefixes; `detail` is the prefix as written (`:key=value:`).
         case unknownPrefix
         case repeatedPrefix
@@ -93,6 +95,8 @@ public struct ArgumentError: Error, Equatable {
         case .extraArgument:
             line.text("unexpected argument '"); line.escaped(argument)
             line.text("' (the command line must be a single argument; quote it)")
+        case .invalidStatus:
+            line.text("invalid exit status '"); line.escaped(argument); line.text("' for -e (expected 0 to 255)")
         case .unknownPrefix:
             line.text("unknown prefix '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
             line.text("' (known: "); CommandPrefix.writeKnown(to: line); line.text(")")
@@ -262,11 +266,13 @@ public struct DinitConfiguration: Equatable {
     public var signalGroups = false
     /// `-j`: log to systemd-journald (builds with the Journald trait).
     public var journal = false
+    /// `-e N`: child exit statuses that count as success for dinit's own.
+    public var successStatuses = ExitStatusSet()
     public var commands: [ParsedCommand] = []
     public init() {}
 }
 
-/// `dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] -- command -- command ...`
+/// `dinit [-q...] [-g] [-e status]... [-d startup_delay] [-k kill_timeout] -- command -- ...`
 /// `command := [:key[=value]:]...[-]program [args...]` (see CommandPrefix).
 /// The first `--` may be left out
 /// when the first program does not start with `-`. A lone `--` always
@@ -276,7 +282,7 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     var config = DinitConfiguration()
     var scanner = OptionScanner(argv)
     scanning: while true {
-        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k")],
+        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k"), UInt8(ascii: "e")],
                                 flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j")]) {
         case .end: break scanning
         case .help: return .help
@@ -287,6 +293,11 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
             if letters.contains(UInt8(ascii: "g")) { config.signalGroups = true }
             if letters.contains(UInt8(ascii: "j")) { config.journal = true }
         case .value(let option, let value):
+            if option == UInt8(ascii: "e") {
+                guard let status = ExitStatusSet.parse(value) else { throw ArgumentError(.invalidStatus, value) }
+                config.successStatuses.insert(status)
+                continue
+            }
             let ns = try OptionScanner.seconds(value)
             if option == UInt8(ascii: "d") { config.startupDelay = ns } else { config.killTimeout = ns }
         }

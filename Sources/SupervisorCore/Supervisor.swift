@@ -58,6 +58,8 @@ public struct Supervisor: SupervisorCore {
     public let quiet: Int
     /// `-g`: every signal goes to the child's process group.
     public let signalGroups: Bool
+    /// `-e`: child statuses that count as 0 for the exit status.
+    public let successStatuses: ExitStatusSet
 
     public private(set) var phase: Phase = .idle
     public private(set) var states: [ChildState]
@@ -74,16 +76,18 @@ public struct Supervisor: SupervisorCore {
     /// A second shutdown signal SIGKILLed everything.
     var killedAll = false
     var orphansKilled = false
-    /// The first nonzero status among children without `-`.
+    /// The first nonzero status among children without `-`, other than the
+    /// statuses of `-e`.
     public private(set) var firstFailure: Int32 = 0
     /// The run ended because a daemon without `-` exited on its own or
     /// startup failed.
     public private(set) var endedByFailure = false
 
     public init(commands: [SupervisedCommand], startupDelay: Nanoseconds, killTimeout: Nanoseconds, quiet: Int,
-                signalGroups: Bool = false) {
+                signalGroups: Bool = false, successStatuses: ExitStatusSet = ExitStatusSet()) {
         self.commands = commands
         self.signalGroups = signalGroups
+        self.successStatuses = successStatuses
         self.startupDelay = startupDelay
         self.killTimeout = killTimeout
         self.quiet = quiet
@@ -151,7 +155,9 @@ public struct Supervisor: SupervisorCore {
     mutating func ended(_ child: Int, status: Int32, reported: Bool, _ now: Nanoseconds, _ actions: inout ActionList) {
         states[child] = .exited
         let command = commands[child]
-        if status != 0, !command.ignoresFailure, firstFailure == 0 { firstFailure = status }
+        if status != 0, !command.ignoresFailure, !successStatuses.contains(status), firstFailure == 0 {
+            firstFailure = status
+        }
         let pid = pids[child]
         switch phase {
         case .starting where child == current && command.isWait:

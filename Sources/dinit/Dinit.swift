@@ -3,7 +3,8 @@ import Reactor
 import SupervisorCore
 
 let usage: StaticString = """
-Usage: dinit [-q...] [-g] [-j] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
+Usage: dinit [-q...] [-g] [-j] [-e status]... [-d startup_delay] [-k kill_timeout]
+             -- command -- command -- ...
 Commands: [:key[=value]:]...[-]command [args, ...]
   :wait:            run the command to completion before starting the next
   :name=NAME:       call it NAME in log lines (1-32 of A-Z a-z 0-9 . _ -)
@@ -17,6 +18,9 @@ Options:
   -g                send signals to each child's process group, not just
                     the child (reaches a shell script's own children too)
   -j                log to systemd-journald (builds with the Journald trait)
+  -e status         a child exit status (0-255) that counts as success for
+                    dinit's own; a child killed by a signal counts as the
+                    signal number (-e 15: SIGTERM). Repeatable.
   -d startup_delay  seconds each command must stay alive before the next
                     starts (default 1; decimals allowed)
   -k kill_timeout   seconds between the stop signal and SIGKILL (default 5)
@@ -66,7 +70,7 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     }
     let core = Supervisor(commands: commands, startupDelay: config.startupDelay,
                           killTimeout: config.killTimeout, quiet: config.quiet,
-                          signalGroups: config.signalGroups)
+                          signalGroups: config.signalGroups, successStatuses: config.successStatuses)
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal

@@ -139,6 +139,35 @@ final class OperatorControlTests: XCTestCase {
         XCTAssertTrue(r.dinitLines.contains { $0.hasSuffix("'postgres' still running after 2 s, sending SIGKILL") }, r.summary)
         XCTAssertEqual(pg.clusterState(), "in production", "SIGKILLed: the next start runs crash recovery")
     }
+
+    // MARK: -e status
+
+    func testSuccessStatusMapsTheJVMsExitToSuccess() throws {
+        // A JVM exits 143 on SIGTERM; with -e 143 the container ends with 0.
+        let jvm = ["sh", "-c", "trap 'exit 143' TERM; while :; do sleep 0.05; done"]
+        for (extra, expected) in [([String](), Int32(143)), (["-e", "143"], 0), (["-e", "1", "-e", "143"], 0)] {
+            let p = try startDinit(["-d", "0"] + extra + ["--"] + jvm)
+            XCTAssertTrue(p.waitForStderr("Started"), p.wait(timeout: 1).summary)
+            usleep(200_000)
+            p.signal(SIGTERM)
+            let r = p.wait(timeout: 15)
+            XCTAssertEqual(r.status, expected, "\(extra)\n\(r.summary)")
+            XCTAssertTrue(r.dinitLines.last?.hasSuffix("Exiting, status \(expected)") ?? false, r.summary)
+        }
+    }
+
+    func testSuccessStatusCoversAChildKilledBySignal() throws {
+        // `sleep` dies of SIGTERM (15); a second command's status still counts.
+        let r = try runDinit(["-d", "0", "-e", "15", "--", "sleep", "30", "--", "sh", "-c", "sleep 0.3"])
+        XCTAssertEqual(r.status, 1, "the run ended because a daemon exited; SIGTERM's 15 is a success\n\(r.summary)")
+        let p = try startDinit(["-d", "0", "-e", "15", "--", "sleep", "30", "--", "sleep", "30"])
+        XCTAssertTrue(p.waitForStderr("Started", count: 2), p.wait(timeout: 1).summary)
+        p.signal(SIGTERM)
+        let q = p.wait(timeout: 15)
+        XCTAssertEqual(q.status, 0, q.summary)
+        let u = try runDinit(["-d", "0", "-e", "15", "--", ":wait:sh", "-c", "exit 7"])
+        XCTAssertEqual(u.status, 7, "other statuses still count\n\(u.summary)")
+    }
 }
 
 /// A throwaway postgres 15 cluster in a temporary directory, listening on a

@@ -225,4 +225,26 @@ final class CommandPrefixTests: XCTestCase {
         XCTAssertTrue(text(["--", ":stop=STOP:x"]).hasPrefix("stop signal 'STOP' in ':stop=STOP:x' refused"))
         XCTAssertTrue(text(["--", ":name=a\nb:x"]).contains("a\\nb"), "control bytes are escaped")
     }
+    // MARK: -e
+
+    func testSuccessStatuses() throws {
+        let c = try XCTUnwrap(parse(["-e", "143", "-e0", "-e", "255", "-e", "15", "--", "java"]))
+        for status: Int32 in [0, 15, 143, 255] { XCTAssertTrue(c.successStatuses.contains(status), "\(status)") }
+        for status: Int32 in [1, 9, 14, 16, 142, 144, 254, 256, -1] {
+            XCTAssertFalse(c.successStatuses.contains(status), "\(status)")
+        }
+        XCTAssertTrue(try XCTUnwrap(parse(["--", "x"])).successStatuses.isEmpty)
+        XCTAssertEqual(try XCTUnwrap(parse(["-e", "7", "-e", "7", "--", "x"])).successStatuses, ExitStatusSet([7]))
+    }
+
+    func testBadSuccessStatuses() {
+        for bad in ["256", "-1", "", "abc", "1.0", "1000", " 1", "0x1"] {
+            let e = parseError(["-e", bad, "--", "x"])
+            XCTAssertEqual(e?.kind, .invalidStatus, bad)
+            XCTAssertEqual(e.map { String(decoding: $0.argument, as: UTF8.self) }, bad)
+        }
+        XCTAssertEqual(parseError(["-e"])?.kind, .missingValue)
+        XCTAssertEqual(parseError(["-e", "300", "--", "x"]).map(message),
+                       "invalid exit status '300' for -e (expected 0 to 255)")
+    }
 }
