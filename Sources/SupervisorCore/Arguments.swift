@@ -268,11 +268,13 @@ public struct DinitConfiguration: Equatable {
     public var journal = false
     /// `-e N`: child exit statuses that count as success for dinit's own.
     public var successStatuses = ExitStatusSet()
+    /// `-t seconds`: the whole shutdown fits in this; nil: no budget.
+    public var stopBudget: Nanoseconds? = nil
     public var commands: [ParsedCommand] = []
     public init() {}
 }
 
-/// `dinit [-q...] [-g] [-e status]... [-d startup_delay] [-k kill_timeout] -- command -- ...`
+/// `dinit [-q...] [-g] [-e status]... [-d startup_delay] [-k kill_timeout] [-t stop_budget] -- command -- ...`
 /// `command := [:key[=value]:]...[-]program [args...]` (see CommandPrefix).
 /// The first `--` may be left out
 /// when the first program does not start with `-`. A lone `--` always
@@ -282,7 +284,8 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     var config = DinitConfiguration()
     var scanner = OptionScanner(argv)
     scanning: while true {
-        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k"), UInt8(ascii: "e")],
+        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k"), UInt8(ascii: "e"),
+                                               UInt8(ascii: "t")],
                                 flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j")]) {
         case .end: break scanning
         case .help: return .help
@@ -299,7 +302,11 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
                 continue
             }
             let ns = try OptionScanner.seconds(value)
-            if option == UInt8(ascii: "d") { config.startupDelay = ns } else { config.killTimeout = ns }
+            switch option {
+            case UInt8(ascii: "d"): config.startupDelay = ns
+            case UInt8(ascii: "t"): config.stopBudget = ns
+            default: config.killTimeout = ns
+            }
         }
     }
     var i = scanner.index

@@ -48,7 +48,8 @@ extension LogRecord {
         switch self {
         case .started, .childExited, .stopped, .subreaper, .exiting:
             return .info
-        case .childFailed, .execFailed, .killing, .abandoned, .killingAll, .killingDescendants, .descendantsRemain:
+        case .childFailed, .execFailed, .killing, .abandoned, .killingAll, .killingDescendants, .descendantsRemain,
+             .budgetSpent, .budgetKilled:
             return .error
         }
     }
@@ -59,9 +60,9 @@ extension LogRecord {
     public var child: Int? {
         switch self {
         case .started(let c, _), .childExited(let c, _, _), .childFailed(let c, _, _), .stopped(let c, _, _),
-             .execFailed(let c, _), .killing(let c, _), .abandoned(let c, _):
+             .execFailed(let c, _), .killing(let c, _), .abandoned(let c, _), .budgetKilled(let c, _):
             return c
-        case .killingAll, .subreaper, .killingDescendants, .descendantsRemain, .exiting:
+        case .killingAll, .subreaper, .killingDescendants, .descendantsRemain, .exiting, .budgetSpent:
             return nil
         }
     }
@@ -69,7 +70,7 @@ extension LogRecord {
     public var pid: Int32? {
         switch self {
         case .started(_, let p), .childExited(_, let p, _), .childFailed(_, let p, _), .stopped(_, let p, _),
-             .killing(_, let p), .abandoned(_, let p):
+             .killing(_, let p), .abandoned(_, let p), .budgetKilled(_, let p):
             return p
         default:
             return nil
@@ -105,6 +106,10 @@ public enum LogRecord: Equatable {
     case killing(child: Int, pid: Int32)
     case abandoned(child: Int, pid: Int32)
     case killingAll
+    /// The stop budget (`-t`) ran out: everything gets SIGKILL, dinit exits.
+    case budgetSpent
+    /// A child still running then.
+    case budgetKilled(child: Int, pid: Int32)
     case subreaper
     case killingDescendants
     case descendantsRemain

@@ -35,10 +35,20 @@ public struct SupervisedCommand: Equatable {
 /// order, escalates to SIGKILL, and decides the exit status.
 ///
 /// State per child: pending -> running -> exited (or abandoned when even
-/// SIGKILL did not end it). Phases of the run:
+/// SIGKILL did not end it, or when the stop budget ran out). Phases of the
+/// run:
 ///
 ///   starting --all started--> running --shutdown--> stopping --> orphans --> done
-///       \_____________________shutdown_______________^
+///       \__________________shutdown_________________^   |           |         ^
+///                                                       |___________|_________|
+///                                                       stop budget spent (-t): SIGKILL all, exit
+///
+/// The stop budget (`-t`) is a clock that starts with the first stop signal
+/// (entering stopping, or orphans when only `:wait:` commands ran) and runs
+/// over both phases: every deadline armed there is the earlier of the step's
+/// own and the budget's end (`arm`), and the deadline that is the budget's
+/// end SIGKILLs every remaining child and descendant at once and exits
+/// (`budgetSpent`), without waiting for them.
 ///
 /// Shutdown starts on SIGTERM/SIGINT/SIGQUIT (that signal is forwarded), or
 /// with SIGTERM when a daemon exits on its own, a `:wait:` command fails, or a
@@ -60,6 +70,8 @@ public struct Supervisor: SupervisorCore {
     public let signalGroups: Bool
     /// `-e`: child statuses that count as 0 for the exit status.
     public let successStatuses: ExitStatusSet
+    /// `-t`: the whole shutdown fits in this; nil: no budget.
+    public let stopBudget: Nanoseconds?
 
     public private(set) var phase: Phase = .idle
     public private(set) var states: [ChildState]
@@ -76,6 +88,8 @@ public struct Supervisor: SupervisorCore {
     /// A second shutdown signal SIGKILLed everything.
     var killedAll = false
     var orphansKilled = false
+    /// When the stop budget runs out (set when the shutdown starts).
+    var budgetEnd: Nanoseconds? = nil
     /// The first nonzero status among children without `-`, other than the
     /// statuses of `-e`.
     public private(set) var firstFailure: Int32 = 0
@@ -84,10 +98,12 @@ public struct Supervisor: SupervisorCore {
     public private(set) var endedByFailure = false
 
     public init(commands: [SupervisedCommand], startupDelay: Nanoseconds, killTimeout: Nanoseconds, quiet: Int,
-                signalGroups: Bool = false, successStatuses: ExitStatusSet = ExitStatusSet()) {
+                signalGroups: Bool = false, successStatuses: ExitStatusSet = ExitStatusSet(),
+                stopBudget: Nanoseconds? = nil) {
         self.commands = commands
         self.signalGroups = signalGroups
         self.successStatuses = successStatuses
+        self.stopBudget = stopBudget
         self.startupDelay = startupDelay
         self.killTimeout = killTimeout
         self.quiet = quiet
@@ -155,9 +171,7 @@ public struct Supervisor: SupervisorCore {
     mutating func ended(_ child: Int, status: Int32, reported: Bool, _ now: Nanoseconds, _ actions: inout ActionList) {
         states[child] = .exited
         let command = commands[child]
-        if status != 0, !command.ignoresFailure, !successStatuses.contains(status), firstFailure == 0 {
-            firstFailure = status
-        }
+        count(status, of: child)
         let pid = pids[child]
         switch phase {
         case .starting where child == current && command.isWait:
@@ -207,12 +221,12 @@ public struct Supervisor: SupervisorCore {
                 for i in states.indices where states[i] == .running {
                     actions.append(.signal(child: i, signal: SignalNumber.kill, group: signalGroups))
                 }
-                actions.append(.armDeadline(now + killGrace))
+                arm(now + killGrace, &actions)
             case .orphans where !orphansKilled:
                 orphansKilled = true
                 log(.killingDescendants, &actions)
                 actions.append(.collectOrphans(signal: SignalNumber.kill))
-                actions.append(.armDeadline(now + killGrace))
+                arm(now + killGrace, &actions)
             default:
                 break
             }
@@ -225,6 +239,10 @@ public struct Supervisor: SupervisorCore {
     }
 
     mutating func deadlinePassed(_ now: Nanoseconds, _ actions: inout ActionList) {
+        if let end = budgetEnd, now >= end, phase == .stopping || phase == .orphans {
+            budgetSpent(&actions)
+            return
+        }
         switch phase {
         case .starting where awaitingDelay:
             awaitingDelay = false
@@ -241,7 +259,7 @@ public struct Supervisor: SupervisorCore {
                 stopTargetKilled = true
                 log(.killing(child: stopTarget, pid: pids[stopTarget]), &actions)
                 actions.append(.signal(child: stopTarget, signal: SignalNumber.kill, group: signalGroups))
-                actions.append(.armDeadline(now + killGrace))
+                arm(now + killGrace, &actions)
             } else {
                 states[stopTarget] = .abandoned
                 log(.abandoned(child: stopTarget, pid: pids[stopTarget]), &actions)
@@ -252,7 +270,7 @@ public struct Supervisor: SupervisorCore {
                 orphansKilled = true
                 log(.killingDescendants, &actions)
                 actions.append(.collectOrphans(signal: SignalNumber.kill))
-                actions.append(.armDeadline(now + killGrace))
+                arm(now + killGrace, &actions)
             } else {
                 log(.descendantsRemain, &actions)
                 finish(&actions)
@@ -280,6 +298,7 @@ public struct Supervisor: SupervisorCore {
 
     mutating func beginShutdown(_ signo: Int32, _ now: Nanoseconds, _ actions: inout ActionList) {
         phase = .stopping
+        startBudget(now)
         shutdownSignal = signo
         awaitingDelay = false
         actions.append(.cancelDeadline)
@@ -299,15 +318,50 @@ public struct Supervisor: SupervisorCore {
         stopTarget = i
         stopTargetKilled = false
         actions.append(.signal(child: i, signal: commands[i].stopSignal ?? shutdownSignal, group: signalGroups))
-        actions.append(.armDeadline(now + killTimeout))
+        arm(now + killTimeout, &actions)
     }
 
     /// Every child of ours is gone: terminate what was adopted, then exit.
     mutating func collectOrphans(_ now: Nanoseconds, _ actions: inout ActionList) {
         phase = .orphans
         stopTarget = -1
+        startBudget(now)
         actions.append(.collectOrphans(signal: SignalNumber.term))
-        actions.append(.armDeadline(now + killTimeout))
+        arm(now + killTimeout, &actions)
+    }
+
+    /// The first stop signal starts the stop budget's clock.
+    mutating func startBudget(_ now: Nanoseconds) {
+        if budgetEnd == nil, let budget = stopBudget { budgetEnd = now + budget }
+    }
+
+    /// Arms the one deadline for a step of the shutdown, cut to the end of
+    /// the stop budget.
+    func arm(_ step: Nanoseconds, _ actions: inout ActionList) {
+        actions.append(.armDeadline(budgetEnd.map { min($0, step) } ?? step))
+    }
+
+    /// The stop budget is spent: SIGKILL every child still running and
+    /// every descendant, and exit now. The children are not waited for: each
+    /// counts as killed by SIGKILL (status 9) and is given up on.
+    mutating func budgetSpent(_ actions: inout ActionList) {
+        log(.budgetSpent, &actions)
+        for i in states.indices where states[i] == .running {
+            log(.budgetKilled(child: i, pid: pids[i]), &actions)
+            actions.append(.signal(child: i, signal: SignalNumber.kill, group: signalGroups))
+            states[i] = .abandoned
+            count(SignalNumber.kill, of: i)
+        }
+        actions.append(.collectOrphans(signal: SignalNumber.kill))
+        finish(&actions)
+    }
+
+    /// Records a child's status for the exit status: the first nonzero one
+    /// among children without `-`, other than those of `-e`.
+    mutating func count(_ status: Int32, of child: Int) {
+        if status != 0, !commands[child].ignoresFailure, !successStatuses.contains(status), firstFailure == 0 {
+            firstFailure = status
+        }
     }
 
     mutating func finish(_ actions: inout ActionList) {
@@ -346,6 +400,12 @@ public struct Supervisor: SupervisorCore {
             line.text(" did not exit after SIGKILL, giving up on it")
         case .killingAll:
             line.text("Second shutdown signal, sending SIGKILL to every child")
+        case .budgetSpent:
+            line.text("Stop budget of "); line.seconds(stopBudget ?? 0)
+            line.text(" s spent, sending SIGKILL to every remaining process and exiting")
+        case .budgetKilled(let child, let pid):
+            line.text("Child "); line.int(pid); name(child, line)
+            line.text(" still running at the end of the stop budget, sent SIGKILL")
         case .subreaper:
             line.text("Not PID 1, registered as child subreaper")
         case .killingDescendants:

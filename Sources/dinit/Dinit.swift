@@ -4,7 +4,7 @@ import SupervisorCore
 
 let usage: StaticString = """
 Usage: dinit [-q...] [-g] [-j] [-e status]... [-d startup_delay] [-k kill_timeout]
-             -- command -- command -- ...
+             [-t stop_budget] -- command -- command -- ...
 Commands: [:key[=value]:]...[-]command [args, ...]
   :wait:            run the command to completion before starting the next
   :name=NAME:       call it NAME in log lines (1-32 of A-Z a-z 0-9 . _ -)
@@ -24,6 +24,10 @@ Options:
   -d startup_delay  seconds each command must stay alive before the next
                     starts (default 1; decimals allowed)
   -k kill_timeout   seconds between the stop signal and SIGKILL (default 5)
+  -t stop_budget    seconds the whole shutdown may take: each child's wait is
+                    cut to what is left, then everything left gets SIGKILL
+                    and dinit exits (default: no budget). Set it a second or
+                    two below the grace period of docker stop or Kubernetes.
   -h, --help        show this help and exit
   -V, --version     show the version and exit
 
@@ -70,7 +74,8 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     }
     let core = Supervisor(commands: commands, startupDelay: config.startupDelay,
                           killTimeout: config.killTimeout, quiet: config.quiet,
-                          signalGroups: config.signalGroups, successStatuses: config.successStatuses)
+                          signalGroups: config.signalGroups, successStatuses: config.successStatuses,
+                          stopBudget: config.stopBudget)
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal

@@ -168,6 +168,83 @@ final class OperatorControlTests: XCTestCase {
         let u = try runDinit(["-d", "0", "-e", "15", "--", ":wait:sh", "-c", "exit 7"])
         XCTAssertEqual(u.status, 7, "other statuses still count\n\(u.summary)")
     }
+
+    // MARK: -t stop budget
+
+    /// A child that ignores SIGTERM (a shell trap, so `sleep` is no child of
+    /// dinit that could be signalled apart).
+    static let stubborn = ["sh", "-c", "trap '' TERM INT QUIT; while :; do sleep 0.05; done"]
+
+    func testBudgetBoundsTheWholeStop() throws {
+        // Three children ignoring SIGTERM and -k 5: without a budget the stop
+        // takes 3 x 5 s; with -t 2 everything is SIGKILLed at 2 s and dinit exits.
+        let p = try startDinit(["-d", "0", "-k", "5", "-t", "2", "--"] + Self.stubborn + ["--"] + Self.stubborn
+                               + ["--", ":name=third:sh"] + Self.stubborn.dropFirst())
+        XCTAssertTrue(p.waitForStderr("Started", count: 3), p.wait(timeout: 1).summary)
+        usleep(300_000)  // the traps are set
+        let signalled = Date()
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 20)
+        let took = Date().timeIntervalSince(signalled)
+        print("three children ignoring SIGTERM, -k 5 -t 2: dinit exited \(String(format: "%.2f", took)) s after SIGTERM")
+        XCTAssertEqual(r.status, 9, r.summary)
+        XCTAssertGreaterThanOrEqual(took, 1.9, r.summary)
+        XCTAssertLessThan(took, 4.5, "within the budget (plus slack for a loaded machine)\n\(r.summary)")
+        let pids = r.startedPids
+        XCTAssertEqual(pids.count, 3, r.summary)
+        guard pids.count == 3 else { return }
+        let lines = r.dinitLines
+        XCTAssertTrue(lines.contains("dinit: Stop budget of 2 s spent, sending SIGKILL to every remaining process and exiting"),
+                      r.summary)
+        for (pid, name) in [(pids[0], "sh"), (pids[1], "sh"), (pids[2], "third")] {
+            XCTAssertTrue(lines.contains("dinit: Child \(pid) '\(name)' still running at the end of the stop budget, sent SIGKILL"),
+                          "\(pid)\n\(r.summary)")
+        }
+        XCTAssertFalse(r.stderr.contains("still running after 5 s"), r.summary)
+        XCTAssertEqual(lines.last, "dinit: Exiting, status 9", r.summary)
+        // Nothing is left behind.
+        for pid in pids {
+            XCTAssertTrue(p.waitUntil(timeout: 5) { !processExists(pid) }, "\(pid) still exists")
+        }
+    }
+
+    func testBudgetAfterAnUnexpectedExit() throws {
+        let r = try runDinit(["-d", "0", "-k", "10", "-t", "1", "--"] + Self.stubborn + ["--", "sh", "-c", "sleep 0.3"],
+                             timeout: 20)
+        XCTAssertEqual(r.status, 9, r.summary)
+        XCTAssertLessThan(r.elapsed, 4, r.summary)
+        XCTAssertTrue(r.stderr.contains("Stop budget of 1 s spent"), r.summary)
+    }
+
+    func testBudgetCoversOrphans() throws {
+        // A :wait: command leaves an orphan that ignores SIGTERM; the orphan
+        // phase (TERM, then KILL after -k 10) is cut to the budget.
+        let dir = try makeTempDir(self)
+        let pidFile = "\(dir)/orphan"
+        let r = try runDinit(["-k", "10", "-t", "1", "--", ":wait:sh", "-c",
+                              "sh -c 'trap \"\" TERM; echo $$ > \(pidFile); exec sleep 30' & "
+                              + "while [ ! -s \(pidFile) ]; do sleep 0.01; done"], timeout: 20)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertLessThan(r.elapsed, 4, r.summary)
+        XCTAssertTrue(r.stderr.contains("Stop budget of 1 s spent"), r.summary)
+        guard let orphan = Int32(readFile(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            return XCTFail("no orphan pid\n\(r.summary)")
+        }
+        let gone = waitFor(timeout: 5) { !processExists(orphan) }
+        if !gone { kill(orphan, SIGKILL) }
+        XCTAssertTrue(gone, "the orphan got SIGKILL")
+    }
+
+    func testStopWithinTheBudgetIsUnchanged() throws {
+        let p = try startDinit(["-d", "0", "-t", "10", "--", "sleep", "30", "--", "sleep", "30"])
+        XCTAssertTrue(p.waitForStderr("Started", count: 2), p.wait(timeout: 1).summary)
+        p.signal(SIGTERM)
+        let r = p.wait(timeout: 15)
+        XCTAssertEqual(r.status, 15, r.summary)
+        XCTAssertLessThan(r.elapsed, 5, r.summary)
+        XCTAssertFalse(r.stderr.contains("budget"), r.summary)
+        XCTAssertFalse(r.stderr.contains("SIGKILL"), r.summary)
+    }
 }
 
 /// A throwaway postgres 15 cluster in a temporary directory, listening on a

@@ -225,7 +225,7 @@ final class CommandPrefixTests: XCTestCase {
         XCTAssertTrue(text(["--", ":stop=STOP:x"]).hasPrefix("stop signal 'STOP' in ':stop=STOP:x' refused"))
         XCTAssertTrue(text(["--", ":name=a\nb:x"]).contains("a\\nb"), "control bytes are escaped")
     }
-    // MARK: -e
+    // MARK: -e and -t
 
     func testSuccessStatuses() throws {
         let c = try XCTUnwrap(parse(["-e", "143", "-e0", "-e", "255", "-e", "15", "--", "java"]))
@@ -246,5 +246,16 @@ final class CommandPrefixTests: XCTestCase {
         XCTAssertEqual(parseError(["-e"])?.kind, .missingValue)
         XCTAssertEqual(parseError(["-e", "300", "--", "x"]).map(message),
                        "invalid exit status '300' for -e (expected 0 to 255)")
+    }
+
+    func testStopBudget() throws {
+        XCTAssertNil(try XCTUnwrap(parse(["--", "x"])).stopBudget)
+        XCTAssertEqual(try XCTUnwrap(parse(["-t", "8", "--", "x"])).stopBudget, 8_000_000_000)
+        XCTAssertEqual(try XCTUnwrap(parse(["-t28.5", "--", "x"])).stopBudget, 28_500_000_000)
+        XCTAssertEqual(try XCTUnwrap(parse(["-t", "0", "--", "x"])).stopBudget, 0)
+        for bad in ["-1", "abc", "", "1e3", "1000000000"] {
+            XCTAssertEqual(parseError(["-t", bad, "--", "x"])?.kind, .invalidValue, bad)
+        }
+        XCTAssertEqual(parseError(["-t"])?.kind, .missingValue)
     }
 }
