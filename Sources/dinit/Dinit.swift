@@ -6,6 +6,8 @@ let usage: StaticString = """
 Usage: dinit [-q...] [-g] [-j] [-e status]... [-d startup_delay] [-k kill_timeout]
              [-t stop_budget] -- command -- command -- ...
 Commands: [:key[=value]:]...[-]command [args, ...]
+  (prefixes in any order, each at most once, e.g. :wait::name=db:-cmd;
+  a command whose name starts with ':' is written ./:cmd)
   :wait:            run the command to completion before starting the next
   :name=NAME:       call it NAME in log lines (1-32 of A-Z a-z 0-9 . _ -)
   :stop=SIGNAL:     stop it with SIGNAL (QUIT, INT, USR1, RTMIN+3, 1-64; not

@@ -39,6 +39,15 @@ final class OperatorControlTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("colon-program-ran"), r.summary)
     }
 
+    func testHelpListsTheOperatorControls() throws {
+        let r = try runDinit(["--help"])
+        XCTAssertEqual(r.status, 0, r.summary)
+        for item in [":name=NAME:", ":stop=SIGNAL:", "-e status", "-t stop_budget", "[-e status]...", "[-t stop_budget]",
+                     "[:key[=value]:]...[-]command", "./:cmd"] {
+            XCTAssertTrue(r.stdout.contains(item), "--help lacks \(item)\n\(r.stdout)")
+        }
+    }
+
     // MARK: :name=NAME:
 
     func testNameReplacesTheProgramInEveryLine() throws {
