@@ -259,7 +259,8 @@ final class OperatorControlTests: XCTestCase {
 /// A throwaway postgres 15 cluster in a temporary directory, listening on a
 /// unix socket there only, run as user postgres when the tests run as root.
 struct PostgresCluster {
-    static let bin = "/usr/lib/postgresql/15/bin"
+    /// Debian's postgresql-15; `$POSTGRES_BIN` points elsewhere.
+    static let bin = ProcessInfo.processInfo.environment["POSTGRES_BIN"] ?? "/usr/lib/postgresql/15/bin"
     let dir: String
     var data: String { "\(dir)/data" }
 
