@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -246,9 +249,12 @@ static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
 }
 
 /* posix_spawnp: PATH lookup, no shell. Returns 0 or an errno value (exec
- * failures are reported here by both glibc and musl). */
-static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file, char *const argv[]) {
-    return posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv, environ);
+ * failures are reported here by both glibc and musl). envp NULL: our own
+ * environment. */
+static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file, char *const argv[],
+                            char *const envp[]) {
+    return posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv,
+                        envp ? envp : environ);
 }
 
 /* ---- descriptors ---- */
@@ -323,6 +329,163 @@ static inline int cls_timerfd_drain(int fd) {
     if (r == (ssize_t)sizeof n) return 1;
     if (r < 0 && errno == EAGAIN) return 0;
     return -1;
+}
+
+/* ---- sd_notify ---- */
+
+/* struct ucred, SCM_CREDENTIALS and MSG_CMSG_CLOEXEC are only declared with
+ * _GNU_SOURCE (see the top of this file); SO_PASSPIDFD and SCM_PIDFD are
+ * Linux 6.5 and newer than some headers. */
+#ifndef SO_PASSCRED
+#define SO_PASSCRED 16
+#endif
+#ifndef SCM_CREDENTIALS
+#define SCM_CREDENTIALS 0x02
+#endif
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+#ifndef MSG_CMSG_CLOEXEC
+#define MSG_CMSG_CLOEXEC 0x40000000
+#endif
+struct cls_ucred {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+};
+_Static_assert(sizeof(struct cls_ucred) == 12, "struct ucred is pid, uid, gid");
+
+/* The socket :notify: children report to: datagram, nonblocking,
+ * close-on-exec, the kernel attaching the sender's credentials (SO_PASSCRED)
+ * and, from Linux 6.5, a pidfd of the sender (SO_PASSPIDFD) to every
+ * message. Autobound: the kernel picks a unique abstract address, so no
+ * filesystem is needed and two dinits sharing a network namespace cannot
+ * collide. Writes that address as NOTIFY_SOCKET spells it ("@" and the name,
+ * NUL-terminated) into name. Returns the descriptor, or -1 with errno. */
+static inline int cls_notify_socket(char *name, size_t cap, int *has_pidfd) {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    struct sockaddr_un sa;
+    socklen_t len = sizeof sa;
+    size_t n;
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) goto fail;
+    *has_pidfd = setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof one) == 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (bind(fd, (struct sockaddr *)&sa, (socklen_t)sizeof(sa_family_t)) != 0) goto fail;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0) goto fail;
+    n = (size_t)len - offsetof(struct sockaddr_un, sun_path);
+    if (n < 2 || n > sizeof sa.sun_path || sa.sun_path[0] != 0 || n + 1 > cap) { errno = EINVAL; goto fail; }
+    name[0] = '@';
+    memcpy(name + 1, sa.sun_path + 1, n - 1);
+    name[n] = 0;
+    return fd;
+fail:
+    n = (size_t)errno;
+    close(fd);
+    errno = (int)n;
+    return -1;
+}
+
+/* What came with one datagram. */
+struct cls_notify_received {
+    long length;    /* the datagram's full length (may exceed the buffer) */
+    int pid;        /* the sender (SCM_CREDENTIALS), 0 when missing */
+    int pidfd;      /* a pidfd of the sender (SCM_PIDFD), -1 when missing;
+                       the caller closes it */
+    int truncated;  /* data or control data did not fit: drop it */
+};
+
+/* Reads one datagram into buf. Descriptors passed with it (SCM_RIGHTS) are
+ * received close-on-exec and closed at once: dinit never keeps one, and one
+ * cut off by a full control buffer is closed by the kernel. Returns 1, 0
+ * when nothing is queued, -1 with errno. */
+static inline int cls_notify_receive(int fd, void *buf, size_t cap, struct cls_notify_received *r) {
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct cls_ucred)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(16 * sizeof(int))];
+    } control;
+    struct iovec iov;
+    struct msghdr msg;
+    struct cmsghdr *c;
+    ssize_t n;
+    iov.iov_base = buf;
+    iov.iov_len = cap;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = sizeof control.bytes;
+    n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    r->length = (long)n;
+    r->pid = 0;
+    r->pidfd = -1;
+    r->truncated = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || (size_t)n > cap;
+    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct cls_ucred))) {
+            struct cls_ucred u;
+            memcpy(&u, CMSG_DATA(c), sizeof u);
+            r->pid = (int)u.pid;
+        } else if (c->cmsg_type == SCM_PIDFD && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int pidfd;
+            memcpy(&pidfd, CMSG_DATA(c), sizeof pidfd);
+            if (r->pidfd >= 0) close(r->pidfd);
+            r->pidfd = pidfd;
+        } else if (c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0)) {
+            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t k = 0; k < count; k++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(c) + k * sizeof(int), sizeof passed);
+                close(passed);
+            }
+        }
+    }
+    return 1;
+}
+
+/* 1 while the process behind a pidfd has not exited (EPERM: it exists but is
+ * not ours to signal), 0 once it has, -1 with errno on another error. */
+static inline int cls_pidfd_alive(int pidfd) {
+    if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0) return 1;
+    if (errno == EPERM) return 1;
+    if (errno == ESRCH) return 0;
+    return -1;
+}
+
+static inline pid_t cls_getpgid(pid_t pid) { return getpgid(pid); }
+
+/* A datagram socket connected to the NOTIFY_SOCKET address we inherited:
+ * "@name" (abstract) or an absolute path. Returns the descriptor, or -1 with
+ * errno (EINVAL for an address of another form). */
+static inline int cls_notify_parent_open(const char *address) {
+    struct sockaddr_un sa;
+    size_t n = strlen(address);
+    int fd;
+    if (n < 2 || n > sizeof sa.sun_path || (address[0] != '@' && address[0] != '/')) { errno = EINVAL; return -1; }
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, address, n);
+    if (address[0] == '@') sa.sun_path[0] = 0;
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends one message; never blocks, never raises SIGPIPE. */
+static inline long cls_notify_parent_send(int fd, const void *buf, size_t n) {
+    return (long)send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /* ---- terminal ---- */

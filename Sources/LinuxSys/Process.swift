@@ -104,12 +104,14 @@ public struct Spawner {
         if rc != 0 { throw Errno(rc) }
     }
 
-    /// Spawns `argv[0]` (PATH lookup, no shell). `argv` ends with nil.
-    public func spawn(_ argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) throws(Errno) -> Int32 {
+    /// Spawns `argv[0]` (PATH lookup, no shell). `argv` ends with nil;
+    /// `environment` (nil-terminated) defaults to our own.
+    public func spawn(_ argv: UnsafePointer<UnsafeMutablePointer<CChar>?>,
+                      environment: UnsafePointer<UnsafeMutablePointer<CChar>?>? = nil) throws(Errno) -> Int32 {
         var pid: pid_t = 0
         guard let file = argv[0] else { throw Errno(EINVAL) }
         while true {
-            let rc = cls_spawn(state, &pid, file, argv)
+            let rc = cls_spawn(state, &pid, file, argv, environment)
             if rc == 0 { return pid }
             if rc != EINTR { throw Errno(rc) }
         }

@@ -26,14 +26,19 @@ public struct ReactorOptions {
     /// before reaping it (the zombie still pins the group id). For dcrond,
     /// which leaves nothing of a stopped run behind and has no orphan phase.
     public var sweepStoppedGroups = false
+    /// Per child: a `:notify:` command, which gets `NOTIFY_SOCKET` pointing
+    /// at the reactor's notify socket and whose messages (and those of its
+    /// process group) reach the core as `notify` events. Empty: none.
+    public var notifyChildren: [Bool] = []
 
     public init() {}
 }
 
 /// The event loop under dinit and dcrond: one epoll set holding a signalfd
 /// (every supervised signal is blocked before anything else happens), one
-/// timerfd armed to the core's single pending deadline, and one pidfd per
-/// running child. It sleeps in epoll_wait with no timeout, so an idle
+/// timerfd armed to the core's single pending deadline, one pidfd per
+/// running child, and, when some child is a `:notify:` command, the sd_notify
+/// socket. It sleeps in epoll_wait with no timeout, so an idle
 /// supervisor never wakes up, and after start-up it allocates nothing: every
 /// table is sized from the command line.
 public struct Reactor<Core: SupervisorCore> {
@@ -67,14 +72,29 @@ public struct Reactor<Core: SupervisorCore> {
     var deadline: Int64? = nil
     var exitStatus: Int32? = nil
     var terminalGiven = false
+    /// The sd_notify socket, when some child is a `:notify:` command.
+    let notifySocket: NotifySocket?
+    /// Our own service manager, when NOTIFY_SOCKET was set.
+    let parent: ParentNotifier?
+    /// What children are spawned with: our environment without
+    /// NOTIFY_SOCKET, and for `:notify:` children with ours (nil: our
+    /// environment as it is). Built once.
+    let plainEnvironment: UnsafePointer<UnsafeMutablePointer<CChar>?>?
+    let notifyEnvironment: UnsafePointer<UnsafeMutablePointer<CChar>?>?
 
-    // epoll tags: the signalfd, the timerfd, then child i as firstChildTag + i.
-    // A child's index is never reused, so an event already fetched for a
-    // pidfd that has since been closed names a child that no longer runs and
-    // is ignored: no generation counter is needed.
+    // epoll tags: the signalfd, the timerfd, the notify socket, then child i
+    // as firstChildTag + i. A child's index is never reused, so an event
+    // already fetched for a pidfd that has since been closed names a child
+    // that no longer runs and is ignored: no generation counter is needed.
+    // The notify socket is opened before the first spawn and never closed
+    // or replaced, so its tag always means that one socket.
     static var signalTag: UInt64 { 0 }
     static var timerTag: UInt64 { 1 }
-    static var firstChildTag: UInt64 { 2 }
+    static var notifyTag: UInt64 { 2 }
+    static var firstChildTag: UInt64 { 3 }
+    /// Notify datagrams read per wake-up: a flood cannot hold up signals
+    /// and exits (epoll reports the socket again while more are queued).
+    static var notifyBatch: Int { 16 }
 
     /// Sets everything up; throws before any child is started. `argvs[i]` is
     /// child i's argv; dcrond passes one entry for its repeated runs.
@@ -96,6 +116,16 @@ public struct Reactor<Core: SupervisorCore> {
         try epoll.add(timer.fd, tag: Self.timerTag)
         let devNull: FileDescriptor? = options.silenceChildren ? try FileDescriptor.openDevNull() : nil
         spawner = try Spawner(devNull: devNull)
+        if options.notifyChildren.contains(true) {
+            let socket = try NotifySocket()
+            try epoll.add(socket.fd, tag: Self.notifyTag)
+            notifySocket = socket
+        } else {
+            notifySocket = nil
+        }
+        parent = ParentNotifier()
+        plainEnvironment = ChildEnvironment.make(adding: nil)
+        notifyEnvironment = notifySocket.map { ChildEnvironment.make(adding: $0.environmentEntry) } ?? nil
         pids = Array(repeating: 0, count: core.childSlots)
         pidfds = Array(repeating: -1, count: core.childSlots)
         sweep = Array(repeating: false, count: core.childSlots)
@@ -144,6 +174,8 @@ public struct Reactor<Core: SupervisorCore> {
                     deliver(.signal(received.signo))
                 }
             }
+        case Self.notifyTag:
+            receiveNotifications()
         case Self.timerTag:
             // A timer re-armed since it fired reads as not fired, and the
             // deadline check drops an expiry that raced with a re-arm.
@@ -155,6 +187,35 @@ public struct Reactor<Core: SupervisorCore> {
             guard child < pidfds.count else { return }
             reapTracked(child)
         }
+    }
+
+    /// Reads up to `notifyBatch` datagrams and hands those from a `:notify:`
+    /// child, or a member of its process group, to the core. Anything else
+    /// is dropped without a word: a log line per message would let any
+    /// process of the network namespace flood the log.
+    mutating func receiveNotifications() {
+        guard let socket = notifySocket else { return }
+        for _ in 0..<Self.notifyBatch {
+            guard let reception = try? socket.receive() else { return }
+            switch reception {
+            case .empty:
+                return
+            case .dropped:
+                continue
+            case .message(let length, let sender, let group):
+                guard let child = notifyChild(sender: sender, group: group) else { continue }
+                deliver(.notify(child: child, NotifyMessage(parsing: socket.bytes(length))))
+            }
+        }
+    }
+
+    /// The running `:notify:` child that `sender` is, or whose process group
+    /// (its pid: each child leads its own) `sender` belongs to.
+    func notifyChild(sender: Int32, group: Int32) -> Int? {
+        for i in pids.indices where pidfds[i] >= 0 && (pids[i] == sender || pids[i] == group) {
+            return i < options.notifyChildren.count && options.notifyChildren[i] ? i : nil
+        }
+        return nil
     }
 
     /// Reaps child `child` through its pidfd if it has ended, sweeping its
@@ -253,6 +314,11 @@ public struct Reactor<Core: SupervisorCore> {
             }
         case .exit(let status):
             exitStatus = status
+        case .notifyParent(let state):
+            switch state {
+            case .ready: parent?.send("READY=1\nSTATUS=Running\n")
+            case .stopping: parent?.send("STOPPING=1\nSTATUS=Stopping\n")
+            }
         }
     }
 
@@ -289,7 +355,8 @@ public struct Reactor<Core: SupervisorCore> {
     mutating func spawn(_ child: Int) {
         let pid: Int32
         do {
-            pid = try spawner.spawn(argvs[child])
+            let notify = child < options.notifyChildren.count && options.notifyChildren[child]
+            pid = try spawner.spawn(argvs[child], environment: notify ? notifyEnvironment : plainEnvironment)
         } catch {
             queue.append(.spawnFailed(child: child, errno: error.rawValue))
             return

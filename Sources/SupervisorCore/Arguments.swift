@@ -61,6 +61,8 @@ public struct ArgumentError: Error, Equatable {
         case invalidSignal
         /// `:stop=KILL:` or `:stop=STOP:`.
         case unstoppableSignal
+        /// `:wait:` and `:notify:` on one command.
+        case conflictingPrefixes
     }
 
     public var kind: Kind
@@ -90,6 +92,8 @@ public struct ArgumentError: Error, Equatable {
         case .missingInterval: line.text("missing -i interval (seconds between runs, greater than 0)")
         case .missingCommandline: line.text("no command line given")
         case .zeroInterval: line.text("the interval must be greater than 0, not '"); line.escaped(argument); line.text("'")
+        case .conflictingPrefixes:
+            line.text("':wait:' and ':notify:' cannot be combined, in '"); line.escaped(argument); line.text("'")
         case .noJournalSupport:
             line.text("-j: built without journald support (build with: swift build --traits Journald)")
         case .extraArgument:
@@ -248,11 +252,15 @@ public struct ParsedCommand: Equatable {
     /// `:stop=SIGNAL:`: the signal that stops this command instead of the
     /// shutdown signal.
     public var stopSignal: Int32?
+    /// `:notify:`: the next command starts when this one sends READY=1.
+    public var isNotify: Bool
 
-    public init(isWait: Bool, ignoresFailure: Bool, args: [ArgRef], name: ArgRange? = nil, stopSignal: Int32? = nil) {
+    public init(isWait: Bool, ignoresFailure: Bool, args: [ArgRef], isNotify: Bool = false, name: ArgRange? = nil,
+                stopSignal: Int32? = nil) {
         self.isWait = isWait
         self.ignoresFailure = ignoresFailure
         self.args = args
+        self.isNotify = isNotify
         self.name = name
         self.stopSignal = stopSignal
     }
@@ -262,6 +270,9 @@ public struct DinitConfiguration: Equatable {
     public var quiet = 0
     public var startupDelay: Nanoseconds = 1_000_000_000
     public var killTimeout: Nanoseconds = 5_000_000_000
+    /// `-r`: seconds a `:notify:` command may take to send READY=1 (0: no
+    /// limit; 90 like systemd's default start timeout).
+    public var readyTimeout: Nanoseconds = 90_000_000_000
     /// `-g`: signals go to each child's process group.
     public var signalGroups = false
     /// `-j`: log to systemd-journald (builds with the Journald trait).
@@ -274,7 +285,8 @@ public struct DinitConfiguration: Equatable {
     public init() {}
 }
 
-/// `dinit [-q...] [-g] [-e status]... [-d startup_delay] [-k kill_timeout] [-t stop_budget] -- command -- ...`
+/// `dinit [-q...] [-g] [-e status]... [-d startup_delay] [-k kill_timeout] [-r ready_timeout] [-t stop_budget]
+/// -- command -- ...`
 /// `command := [:key[=value]:]...[-]program [args...]` (see CommandPrefix).
 /// The first `--` may be left out
 /// when the first program does not start with `-`. A lone `--` always
@@ -285,7 +297,7 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     var scanner = OptionScanner(argv)
     scanning: while true {
         switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k"), UInt8(ascii: "e"),
-                                               UInt8(ascii: "t")],
+                                               UInt8(ascii: "t"), UInt8(ascii: "r")],
                                 flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j")]) {
         case .end: break scanning
         case .help: return .help
@@ -305,6 +317,7 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
             switch option {
             case UInt8(ascii: "d"): config.startupDelay = ns
             case UInt8(ascii: "t"): config.stopBudget = ns
+            case UInt8(ascii: "r"): config.readyTimeout = ns
             default: config.killTimeout = ns
             }
         }

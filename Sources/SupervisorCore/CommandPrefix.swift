@@ -19,6 +19,7 @@ struct CommandPrefix: Sendable {
     /// ParsedCommand it sets).
     static let all: [CommandPrefix] = [
         CommandPrefix(key: "wait", value: "", apply: { c, _, _ in c.isWait = true }),
+        CommandPrefix(key: "notify", value: "", apply: { c, _, _ in c.isNotify = true }),
         CommandPrefix(key: "name", value: "NAME", apply: { c, v, a throws(ArgumentError) in try c.setName(v, a) }),
         CommandPrefix(key: "stop", value: "SIGNAL", apply: { c, v, a throws(ArgumentError) in try c.setStopSignal(v, a) }),
     ]
@@ -53,6 +54,7 @@ struct CommandPrefix: Sendable {
             try prefix.apply(&command, value, arg)
             offset = close + 1
         }
+        if command.isWait && command.isNotify { throw ArgumentError(.conflictingPrefixes, arg) }
         return offset
     }
 

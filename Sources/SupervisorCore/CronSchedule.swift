@@ -7,6 +7,9 @@
 ///      |                     |--failure--> done (status)
 ///      |                     `--signal--> stopping --exit/timeout--> done (0)
 ///      `--signal--> done (0)
+///
+/// With `notifiesParent` (dcrond's own `NOTIFY_SOCKET` was set) it tells
+/// its service manager READY=1 at start and STOPPING=1 on a shutdown signal.
 public struct CronSchedule: SupervisorCore {
     public enum State: Equatable {
         case idle, waiting, running, stopping, done
@@ -18,6 +21,7 @@ public struct CronSchedule: SupervisorCore {
     public let interval: Nanoseconds
     public let killTimeout: Nanoseconds
     public let quiet: Int
+    public let notifiesParent: Bool
 
     public private(set) var state: State = .idle
     public private(set) var runs = 0
@@ -25,7 +29,8 @@ public struct CronSchedule: SupervisorCore {
     var stopKilled = false
 
     public init(commandline: [UInt8], ignoresFailure: Bool, delay: Nanoseconds, interval: Nanoseconds,
-                killTimeout: Nanoseconds, quiet: Int) {
+                killTimeout: Nanoseconds, quiet: Int, notifiesParent: Bool = false) {
+        self.notifiesParent = notifiesParent
         self.commandline = commandline
         self.ignoresFailure = ignoresFailure
         self.delay = delay
@@ -44,6 +49,7 @@ public struct CronSchedule: SupervisorCore {
         case .start:
             guard state == .idle else { return }
             state = .waiting
+            if notifiesParent { actions.append(.notifyParent(.ready)) }
             if delay > 0 {
                 actions.append(.armDeadline(now + delay))
             } else {
@@ -86,7 +92,7 @@ public struct CronSchedule: SupervisorCore {
             default:
                 break
             }
-        case .orphansGone:
+        case .orphansGone, .notify:
             break
         }
     }
@@ -112,6 +118,9 @@ public struct CronSchedule: SupervisorCore {
                 actions.append(.signal(child: 0, signal: signo, group: true))
             }
             return
+        }
+        if notifiesParent, state == .idle || state == .waiting || state == .running {
+            actions.append(.notifyParent(.stopping))
         }
         switch state {
         case .idle, .waiting:

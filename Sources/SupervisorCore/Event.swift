@@ -20,6 +20,9 @@ public enum Event: Equatable {
     case deadline
     /// After `collectOrphans`: no process is left for us to reap.
     case orphansGone
+    /// An sd_notify message from child `child` (the reactor has checked that
+    /// the sender is that child or a member of its process group).
+    case notify(child: Int, NotifyMessage)
 }
 
 /// What a core asks the reactor to do, in order.
@@ -39,6 +42,17 @@ public enum Action: Equatable {
     case log(LogRecord)
     /// Leave the loop; the process exits with this status.
     case exit(Int32)
+    /// Tell our own service manager (the `NOTIFY_SOCKET` we inherited) how we
+    /// are doing. Only cores created with `notifiesParent` emit it.
+    case notifyParent(ServiceState)
+}
+
+/// What a supervisor tells its own service manager over sd_notify.
+public enum ServiceState: Equatable {
+    /// `READY=1`: start-up is complete.
+    case ready
+    /// `STOPPING=1`: shutdown has begun.
+    case stopping
 }
 
 extension LogRecord {
@@ -46,10 +60,11 @@ extension LogRecord {
     /// PRIORITY.
     public var level: LogLevel {
         switch self {
-        case .started, .childExited, .stopped, .subreaper, .exiting:
+        case .started, .childExited, .stopped, .subreaper, .exiting,
+             .ready, .readyIgnored, .notifyStatus, .notifyStopping, .notifyReloading, .notifyErrno:
             return .info
         case .childFailed, .execFailed, .killing, .abandoned, .killingAll, .killingDescendants, .descendantsRemain,
-             .budgetSpent, .budgetKilled:
+             .exitedBeforeReady, .notReady, .budgetSpent, .budgetKilled:
             return .error
         }
     }
@@ -60,7 +75,10 @@ extension LogRecord {
     public var child: Int? {
         switch self {
         case .started(let c, _), .childExited(let c, _, _), .childFailed(let c, _, _), .stopped(let c, _, _),
-             .execFailed(let c, _), .killing(let c, _), .abandoned(let c, _), .budgetKilled(let c, _):
+             .execFailed(let c, _), .killing(let c, _), .abandoned(let c, _),
+             .ready(let c, _), .readyIgnored(let c, _), .notifyStatus(let c, _, _), .notifyStopping(let c, _),
+             .notifyReloading(let c, _), .notifyErrno(let c, _, _), .exitedBeforeReady(let c, _, _),
+             .notReady(let c, _), .budgetKilled(let c, _):
             return c
         case .killingAll, .subreaper, .killingDescendants, .descendantsRemain, .exiting, .budgetSpent:
             return nil
@@ -70,7 +88,10 @@ extension LogRecord {
     public var pid: Int32? {
         switch self {
         case .started(_, let p), .childExited(_, let p, _), .childFailed(_, let p, _), .stopped(_, let p, _),
-             .killing(_, let p), .abandoned(_, let p), .budgetKilled(_, let p):
+             .killing(_, let p), .abandoned(_, let p),
+             .ready(_, let p), .readyIgnored(_, let p), .notifyStatus(_, let p, _), .notifyStopping(_, let p),
+             .notifyReloading(_, let p), .notifyErrno(_, let p, _), .exitedBeforeReady(_, let p, _),
+             .notReady(_, let p), .budgetKilled(_, let p):
             return p
         default:
             return nil
@@ -80,7 +101,8 @@ extension LogRecord {
     /// A child's exit status, or dinit's own for `exiting`.
     public var status: Int32? {
         switch self {
-        case .childExited(_, _, let s), .childFailed(_, _, let s), .stopped(_, _, let s), .exiting(let s):
+        case .childExited(_, _, let s), .childFailed(_, _, let s), .stopped(_, _, let s), .exiting(let s),
+             .exitedBeforeReady(_, _, let s):
             return s
         default:
             return nil
@@ -114,4 +136,17 @@ public enum LogRecord: Equatable {
     case killingDescendants
     case descendantsRemain
     case exiting(status: Int32)
+    /// A `:notify:` child sent READY=1 while start-up waited for it (info).
+    case ready(child: Int, pid: Int32)
+    /// READY=1 when nothing waits for it: logged, not acted on (info).
+    case readyIgnored(child: Int, pid: Int32)
+    /// STATUS= sent before READY=1 (info).
+    case notifyStatus(child: Int, pid: Int32, StatusText)
+    case notifyStopping(child: Int, pid: Int32)
+    case notifyReloading(child: Int, pid: Int32)
+    case notifyErrno(child: Int, pid: Int32, errno: Int32)
+    /// A `:notify:` child ended before READY=1 (error).
+    case exitedBeforeReady(child: Int, pid: Int32, status: Int32)
+    /// No READY=1 within the ready timeout (error).
+    case notReady(child: Int, pid: Int32)
 }

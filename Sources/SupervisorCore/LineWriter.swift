@@ -39,16 +39,23 @@ public final class LineWriter {
     /// Bytes from the command line, with control characters escaped
     /// (`\n`, `\t`, `\xNN`) so that a message stays one line.
     public func escaped(_ s: [UInt8]) {
+        for b in s { escapedByte(b) }
+    }
+
+    /// The same for bytes that came from a child (a STATUS= text).
+    public func escaped(_ s: UnsafeBufferPointer<UInt8>) {
+        for b in s { escapedByte(b) }
+    }
+
+    func escapedByte(_ b: UInt8) {
         let hex: StaticString = "0123456789abcdef"
-        for b in s {
-            switch b {
-            case UInt8(ascii: "\n"): byte(UInt8(ascii: "\\")); byte(UInt8(ascii: "n"))
-            case UInt8(ascii: "\t"): byte(UInt8(ascii: "\\")); byte(UInt8(ascii: "t"))
-            case 0..<0x20, 0x7f:
-                byte(UInt8(ascii: "\\")); byte(UInt8(ascii: "x"))
-                byte(hex.utf8Start[Int(b >> 4)]); byte(hex.utf8Start[Int(b & 15)])
-            default: byte(b)
-            }
+        switch b {
+        case UInt8(ascii: "\n"): byte(UInt8(ascii: "\\")); byte(UInt8(ascii: "n"))
+        case UInt8(ascii: "\t"): byte(UInt8(ascii: "\\")); byte(UInt8(ascii: "t"))
+        case 0..<0x20, 0x7f:
+            byte(UInt8(ascii: "\\")); byte(UInt8(ascii: "x"))
+            byte(hex.utf8Start[Int(b >> 4)]); byte(hex.utf8Start[Int(b & 15)])
+        default: byte(b)
         }
     }
 

@@ -19,14 +19,18 @@ public struct SupervisedCommand: Equatable {
     public var name: [UInt8]
     public var isWait: Bool
     public var ignoresFailure: Bool
+    /// `:notify:`: the next command starts when this one sends READY=1.
+    public var isNotify: Bool
     /// `:stop=SIGNAL:`: sent instead of the shutdown signal when this
     /// command is stopped.
     public var stopSignal: Int32?
 
-    public init(name: [UInt8], isWait: Bool = false, ignoresFailure: Bool = false, stopSignal: Int32? = nil) {
+    public init(name: [UInt8], isWait: Bool = false, ignoresFailure: Bool = false, isNotify: Bool = false,
+                stopSignal: Int32? = nil) {
         self.name = name
         self.isWait = isWait
         self.ignoresFailure = ignoresFailure
+        self.isNotify = isNotify
         self.stopSignal = stopSignal
     }
 }
@@ -38,10 +42,23 @@ public struct SupervisedCommand: Equatable {
 /// SIGKILL did not end it, or when the stop budget ran out). Phases of the
 /// run:
 ///
-///   starting --all started--> running --shutdown--> stopping --> orphans --> done
-///       \__________________shutdown_________________^   |           |         ^
-///                                                       |___________|_________|
-///                                                       stop budget spent (-t): SIGKILL all, exit
+///   idle --start--> starting ------all started------> running
+///                     |     ^                              |
+///       :notify: spawned    READY=1                        |
+///                     v     |                              |
+///                  awaitingReady                           |
+///                     |                                    |
+///   exit before READY=1, ready timeout,                    |
+///   shutdown          |         starting --shutdown--.     | shutdown
+///                     v                              v     v
+///                  stopping <------------------------------'
+///                     |      \
+///                     v       \  stop budget spent (-t): SIGKILL all, exit
+///                  orphans --> done  (from stopping or from orphans)
+///
+/// A `:notify:` command is started like a daemon, then start-up waits in
+/// `awaitingReady` for its READY=1 instead of the startup delay; the one
+/// deadline is then the ready timeout (EXTEND_TIMEOUT_USEC re-arms it).
 ///
 /// The stop budget (`-t`) is a clock that starts with the first stop signal
 /// (entering stopping, or orphans when only `:wait:` commands ran) and runs
@@ -51,11 +68,15 @@ public struct SupervisedCommand: Equatable {
 /// (`budgetSpent`), without waiting for them.
 ///
 /// Shutdown starts on SIGTERM/SIGINT/SIGQUIT (that signal is forwarded), or
-/// with SIGTERM when a daemon exits on its own, a `:wait:` command fails, or a
-/// program cannot be run. A command's `:stop=SIGNAL:` replaces either.
+/// with SIGTERM when a daemon exits on its own, a `:wait:` command fails, a
+/// `:notify:` command ends or times out before READY=1, or a program cannot
+/// be run. A command's `:stop=SIGNAL:` replaces either. With `notifiesParent`
+/// the core tells its own service manager READY=1 once every command is
+/// started (and every `:notify:` one ready), and STOPPING=1 when the run
+/// begins to end.
 public struct Supervisor: SupervisorCore {
     public enum Phase: Equatable {
-        case idle, starting, running, stopping, orphans, done
+        case idle, starting, awaitingReady, running, stopping, orphans, done
     }
 
     public enum ChildState: Equatable {
@@ -68,6 +89,11 @@ public struct Supervisor: SupervisorCore {
     public let quiet: Int
     /// `-g`: every signal goes to the child's process group.
     public let signalGroups: Bool
+    /// `-r`: how long a `:notify:` command may take to send READY=1 (0: no
+    /// limit).
+    public let readyTimeout: Nanoseconds
+    /// dinit has a service manager of its own (`NOTIFY_SOCKET` was set).
+    public let notifiesParent: Bool
     /// `-e`: child statuses that count as 0 for the exit status.
     public let successStatuses: ExitStatusSet
     /// `-t`: the whole shutdown fits in this; nil: no budget.
@@ -85,6 +111,9 @@ public struct Supervisor: SupervisorCore {
     /// The child being stopped now, and whether it was sent SIGKILL yet.
     var stopTarget = -1
     var stopTargetKilled = false
+    /// The `:notify:` child that timed out: the status it gets from being
+    /// stopped does not count.
+    var neverReady = -1
     /// A second shutdown signal SIGKILLed everything.
     var killedAll = false
     var orphansKilled = false
@@ -98,10 +127,13 @@ public struct Supervisor: SupervisorCore {
     public private(set) var endedByFailure = false
 
     public init(commands: [SupervisedCommand], startupDelay: Nanoseconds, killTimeout: Nanoseconds, quiet: Int,
-                signalGroups: Bool = false, successStatuses: ExitStatusSet = ExitStatusSet(),
+                signalGroups: Bool = false, readyTimeout: Nanoseconds = 90_000_000_000,
+                notifiesParent: Bool = false, successStatuses: ExitStatusSet = ExitStatusSet(),
                 stopBudget: Nanoseconds? = nil) {
         self.commands = commands
         self.signalGroups = signalGroups
+        self.readyTimeout = readyTimeout
+        self.notifiesParent = notifiesParent
         self.successStatuses = successStatuses
         self.stopBudget = stopBudget
         self.startupDelay = startupDelay
@@ -145,7 +177,10 @@ public struct Supervisor: SupervisorCore {
             pids[child] = pid
             log(.started(child: child, pid: pid), &actions)
             guard phase == .starting, child == current, !commands[child].isWait else { return }
-            if startupDelay > 0 {
+            if commands[child].isNotify {
+                phase = .awaitingReady
+                if readyTimeout > 0 { actions.append(.armDeadline(now + readyTimeout)) }
+            } else if startupDelay > 0 {
                 awaitingDelay = true
                 actions.append(.armDeadline(now + startupDelay))
             } else {
@@ -165,6 +200,33 @@ public struct Supervisor: SupervisorCore {
             deadlinePassed(now, &actions)
         case .orphansGone:
             if phase == .orphans { finish(&actions) }
+        case .notify(let child, let message):
+            guard states.indices.contains(child), states[child] == .running, commands[child].isNotify else { return }
+            notified(child, message, now, &actions)
+        }
+    }
+
+    /// An sd_notify message from a `:notify:` child. Only the child start-up
+    /// waits for can end the wait or extend its deadline; its STATUS= is
+    /// logged until then (php-fpm repeats one every 10 s afterwards).
+    mutating func notified(_ child: Int, _ message: NotifyMessage, _ now: Nanoseconds, _ actions: inout ActionList) {
+        let pid = pids[child]
+        let awaited = phase == .awaitingReady && child == current
+        if awaited, let text = message.status { log(.notifyStatus(child: child, pid: pid, text), &actions) }
+        if message.stopping { log(.notifyStopping(child: child, pid: pid), &actions) }
+        if message.reloading { log(.notifyReloading(child: child, pid: pid), &actions) }
+        if let e = message.errno { log(.notifyErrno(child: child, pid: pid, errno: e), &actions) }
+        if message.ready {
+            if awaited {
+                log(.ready(child: child, pid: pid), &actions)
+                phase = .starting
+                if readyTimeout > 0 { actions.append(.cancelDeadline) }
+                startNext(now, &actions)
+            } else {
+                log(.readyIgnored(child: child, pid: pid), &actions)
+            }
+        } else if awaited, readyTimeout > 0, let extra = message.extendTimeout {
+            actions.append(.armDeadline(now + extra))
         }
     }
 
@@ -186,7 +248,12 @@ public struct Supervisor: SupervisorCore {
                 endedByFailure = true
                 beginShutdown(SignalNumber.term, now, &actions)
             }
-        case .starting, .running:
+        case .awaitingReady where child == current:
+            // Never ready: start-up failed, whatever the status or `-` says.
+            if reported { log(.exitedBeforeReady(child: child, pid: pid, status: status), &actions) }
+            endedByFailure = true
+            beginShutdown(SignalNumber.term, now, &actions)
+        case .starting, .awaitingReady, .running:
             // A daemon ended on its own: that ends the run.
             if reported { log(.childFailed(child: child, pid: pid, status: status), &actions) }
             if !command.ignoresFailure { endedByFailure = true }
@@ -212,7 +279,7 @@ public struct Supervisor: SupervisorCore {
     mutating func received(_ signo: Int32, _ now: Nanoseconds, _ actions: inout ActionList) {
         if SignalNumber.isShutdown(signo) {
             switch phase {
-            case .idle, .starting, .running:
+            case .idle, .starting, .awaitingReady, .running:
                 beginShutdown(signo, now, &actions)
             case .stopping where !killedAll:
                 // A second request: stop waiting, kill everything now.
@@ -247,6 +314,11 @@ public struct Supervisor: SupervisorCore {
         case .starting where awaitingDelay:
             awaitingDelay = false
             startNext(now, &actions)
+        case .awaitingReady:
+            log(.notReady(child: current, pid: pids[current]), &actions)
+            neverReady = current
+            endedByFailure = true
+            beginShutdown(SignalNumber.term, now, &actions)
         case .stopping where killedAll:
             // Even SIGKILL did not end them (uninterruptible sleep): give up.
             for i in states.indices where states[i] == .running {
@@ -293,12 +365,17 @@ public struct Supervisor: SupervisorCore {
         }
         // Everything started. A run made only of :wait: commands is over.
         phase = .running
-        if !anyRunning { collectOrphans(now, &actions) }
+        if notifiesParent { actions.append(.notifyParent(.ready)) }
+        if !anyRunning {
+            if notifiesParent { actions.append(.notifyParent(.stopping)) }
+            collectOrphans(now, &actions)
+        }
     }
 
     mutating func beginShutdown(_ signo: Int32, _ now: Nanoseconds, _ actions: inout ActionList) {
         phase = .stopping
         startBudget(now)
+        if notifiesParent { actions.append(.notifyParent(.stopping)) }
         shutdownSignal = signo
         awaitingDelay = false
         actions.append(.cancelDeadline)
@@ -357,9 +434,11 @@ public struct Supervisor: SupervisorCore {
     }
 
     /// Records a child's status for the exit status: the first nonzero one
-    /// among children without `-`, other than those of `-e`.
+    /// among children without `-`, other than those of `-e` and that of a
+    /// `:notify:` child stopped for never becoming ready.
     mutating func count(_ status: Int32, of child: Int) {
-        if status != 0, !commands[child].ignoresFailure, !successStatuses.contains(status), firstFailure == 0 {
+        if status != 0, !commands[child].ignoresFailure, !successStatuses.contains(status), child != neverReady,
+           firstFailure == 0 {
             firstFailure = status
         }
     }
@@ -414,6 +493,26 @@ public struct Supervisor: SupervisorCore {
             line.text("Descendants still running after SIGKILL, exiting anyway")
         case .exiting(let status):
             line.text("Exiting, status "); line.int(status)
+        case .ready(let child, let pid):
+            line.text("Child "); line.int(pid); name(child, line); line.text(" is ready")
+        case .readyIgnored(let child, let pid):
+            line.text("Child "); line.int(pid); name(child, line); line.text(" sent READY=1, not waited for (ignored)")
+        case .notifyStatus(let child, let pid, let text):
+            line.text("Child "); line.int(pid); name(child, line); line.text(" status: ")
+            text.withBytes { line.escaped($0) }
+            if text.wasCut { line.text("...") }
+        case .notifyStopping(let child, let pid):
+            line.text("Child "); line.int(pid); name(child, line); line.text(" is stopping")
+        case .notifyReloading(let child, let pid):
+            line.text("Child "); line.int(pid); name(child, line); line.text(" is reloading")
+        case .notifyErrno(let child, let pid, let errno):
+            line.text("Child "); line.int(pid); name(child, line); line.text(" reports errno "); line.int(errno)
+        case .exitedBeforeReady(let child, let pid, let status):
+            line.text("Child "); line.int(pid); name(child, line)
+            line.text(" exited with status "); line.int(status); line.text(" before it was ready")
+        case .notReady(let child, let pid):
+            line.text("Child "); line.int(pid); name(child, line)
+            line.text(" did not send READY=1 in time (ready timeout "); line.seconds(readyTimeout); line.text(" s)")
         }
         line.newline()
     }

@@ -19,6 +19,9 @@ Options:
                    forwarding the signal to the run's process group and
                    SIGKILL (default 5)
   -h, --help       show this help and exit
+With NOTIFY_SOCKET set (systemd Type=notify, or a :notify: command of dinit),
+dcrond sends READY=1 once set up and STOPPING=1 on a shutdown signal; its
+command line never gets NOTIFY_SOCKET.
   -V, --version    show the version and exit
 
 """
@@ -46,7 +49,8 @@ func dcrondMain(argc: Int32, argv: CArgv) -> Int32 {
 
     let core = CronSchedule(commandline: argumentBytes(args, config.commandline),
                             ignoresFailure: config.ignoresFailure, delay: config.delay,
-                            interval: config.interval, killTimeout: config.killTimeout, quiet: config.quiet)
+                            interval: config.interval, killTimeout: config.killTimeout, quiet: config.quiet,
+                            notifiesParent: ParentNotifier.requested)
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal

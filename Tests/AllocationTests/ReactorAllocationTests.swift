@@ -42,10 +42,10 @@ final class ReactorAllocationTests: XCTestCase {
     /// Counters shared between the reactor thread and the test thread; the
     /// reactor thread only writes preallocated memory.
     final class SharedState: @unchecked Sendable {
-        let counters = UnsafeMutablePointer<Int>.allocate(capacity: 8)
-        enum Slot: Int { case tid, started, spawned, exited, deadlines, signals, counting, events }
+        let counters = UnsafeMutablePointer<Int>.allocate(capacity: 10)
+        enum Slot: Int { case tid, started, spawned, exited, deadlines, signals, counting, events, notifies, wantsNotify }
 
-        init() { counters.initialize(repeating: 0, count: 8) }
+        init() { counters.initialize(repeating: 0, count: 10) }
 
         subscript(_ s: Slot) -> Int {
             get { counters[s.rawValue] }
@@ -62,11 +62,14 @@ final class ReactorAllocationTests: XCTestCase {
             case .childExited: self[.exited] += 1
             case .deadline: self[.deadlines] += 1
             case .signal: self[.signals] += 1
+            case .notify: self[.notifies] += 1
             default: break
             }
-            // Warm-up done: one spawn, exit, deadline and signal seen.
+            // Warm-up done: one spawn, exit, deadline and signal seen (and
+            // a burst of notify messages, when the test sends them).
             if self[.counting] == 0, self[.spawned] >= 2, self[.exited] >= 1,
-               self[.deadlines] >= 1, self[.signals] >= 1 {
+               self[.deadlines] >= 1, self[.signals] >= 1,
+               self[.wantsNotify] == 0 || self[.notifies] >= 6 {
                 self[.counting] = 1
                 malloc_counter_start()
             }
@@ -167,6 +170,7 @@ final class ReactorAllocationTests: XCTestCase {
     /// status and the allocations counted after warm-up.
     func runCounted<Inner: SupervisorCore>(_ inner: Inner, _ argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>],
                                            state: SharedState, sweepStoppedGroups: Bool = false,
+                                           notifyChildren: [Bool]? = nil,
                                            stopTimeout: Double, _ drive: (Int32) throws -> Void) throws
         -> ReactorJob<CountingCore<Inner>> {
         let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
@@ -175,6 +179,7 @@ final class ReactorAllocationTests: XCTestCase {
         options.becomeSubreaper = false
         options.collectsOrphans = false
         if sweepStoppedGroups { options.sweepStoppedGroups = true }
+        if let notifyChildren { options.notifyChildren = notifyChildren }
         options.logDescriptor = FileDescriptor(rawValue: devNull)
 
         let job = ReactorJob(CountingCore(inner: inner, state: state), argvs, options)
@@ -283,6 +288,89 @@ final class ReactorAllocationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(state[.exited], waits + daemons)
         XCTAssertEqual(job.status, 9)
         try assertNoAllocations(allocations, "the reactor allocated after warm-up")
+    }
+
+    /// sd_notify traffic through the real reactor and Supervisor: a
+    /// `:notify:` child that answers every SIGWINCH with a burst of messages
+    /// (READY=1 again, STATUS, EXTEND, STOPPING/RELOADING/ERRNO, a passed
+    /// descriptor, an oversized datagram), and between bursts datagrams from
+    /// a sender that is not the child (this very process): rejected.
+    func testNotifyTrafficDoesNotAllocate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dinit-alloc-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let envFile = dir + "/address"
+        let script = """
+            import array, os, signal, socket, sys
+            addr = '\\0' + os.environ['NOTIFY_SOCKET'][1:]
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            fd = os.open('/dev/null', os.O_RDONLY)
+            def burst(*_):
+                s.sendto(b'STATUS=busy\\nREADY=1', addr)
+                s.sendto(b'EXTEND_TIMEOUT_USEC=1000000\\nSTOPPING=1\\nRELOADING=1\\nERRNO=5', addr)
+                s.sendmsg([b'FDSTORE=1'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [fd]).tobytes())], 0, addr)
+                s.sendto(b'STATUS=' + b'x' * 5000, addr)
+                s.sendto(b'READY=1', addr)
+            signal.signal(signal.SIGWINCH, burst)
+            with open(sys.argv[1], 'w') as f: f.write(os.environ['NOTIFY_SOCKET'])
+            s.sendto(b'STATUS=starting', addr)
+            s.sendto(b'READY=1', addr)
+            while True: signal.pause()
+            """
+        let argvs = [argvTable(["/bin/true"]), argvTable(["python3", "-c", script, envFile]),
+                     argvTable(["/bin/sleep", "1000"])]
+        let commands = [SupervisedCommand(name: Array("true".utf8), isWait: true),
+                        SupervisedCommand(name: Array("python3".utf8), isNotify: true),
+                        SupervisedCommand(name: Array("sleep".utf8))]
+        let state = SharedState()
+        state[.wantsNotify] = 1
+        let supervisor = Supervisor(commands: commands, startupDelay: 1_000_000, killTimeout: 2_000_000_000,
+                                    quiet: 0, readyTimeout: 60_000_000_000)
+        let bursts = 100
+        let job = try runCounted(supervisor, argvs, state: state, notifyChildren: [false, true, false],
+                                 stopTimeout: 60) { tid in
+            try waitFor("startup") { state[.spawned] == 3 && state[.notifies] >= 2 }
+            let address = try String(contentsOfFile: envFile, encoding: .utf8)
+            XCTAssertTrue(address.hasPrefix("@"), address)
+            let forger = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(forger) }
+            func forge(_ text: String) {
+                var sa = sockaddr_un()
+                sa.sun_family = sa_family_t(AF_UNIX)
+                let name = Array(address.utf8.dropFirst())
+                withUnsafeMutableBytes(of: &sa.sun_path) { p in
+                    p[0] = 0
+                    for (i, b) in name.enumerated() { p[i + 1] = b }
+                }
+                let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + name.count)
+                _ = text.withCString { t in
+                    withUnsafePointer(to: &sa) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(forger, t, strlen(t), Int32(MSG_DONTWAIT), $0, length)
+                        }
+                    }
+                }
+            }
+            // Warm-up: a signal and the burst it causes.
+            forge("READY=1")
+            XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
+            try waitFor("warm-up") { state[.counting] == 1 }
+            for _ in 0..<bursts {
+                let before = state[.notifies]
+                for _ in 0..<5 { forge("READY=1\nSTATUS=forged") }
+                XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
+                try waitFor("burst") { state[.notifies] >= before + 4 }
+            }
+        }
+
+        let allocations = job.allocations
+        print("notify allocation test: events=\(state[.events]) notifies=\(state[.notifies]) "
+            + "signals=\(state[.signals]) allocations-after-warm-up=\(allocations)")
+        XCTAssertEqual(state[.counting], 1, "warm-up never completed")
+        // 2 at start-up, 4 per burst (the oversized one is dropped, the
+        // forged ones are not events).
+        XCTAssertEqual(state[.notifies], 2 + 4 * (bursts + 1))
+        try assertNoAllocations(allocations, "the reactor allocated while handling notify traffic")
     }
 
     /// dcrond's loop: one run after another (spawn, exit, interval deadline)

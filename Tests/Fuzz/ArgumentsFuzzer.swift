@@ -1,4 +1,5 @@
-// libFuzzer entry point for dinit's and dcrond's argument parsers.
+// libFuzzer entry point for dinit's and dcrond's argument parsers, and the
+// sd_notify message parser.
 // Built by Tests/Fuzz/run.sh together with Sources/SupervisorCore (standard Swift,
 // -sanitize=fuzzer,address). The input is split on NUL bytes into argv.
 // Every input must either parse or throw an ArgumentError whose message is
@@ -52,6 +53,17 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         }
     } catch {
         checkOneLine(error, line)
+    }
+    // The same bytes as an sd_notify datagram: it parses, a STATUS stays
+    // within its capacity, and the log line it makes is one line.
+    let message = NotifyMessage(parsing: UnsafeBufferPointer(start: data, count: size))
+    if let status = message.status {
+        precondition(status.count <= StatusText.capacity, "STATUS over capacity")
+        let core = Supervisor(commands: [SupervisedCommand(name: [120], isNotify: true)], startupDelay: 0,
+                              killTimeout: 0, quiet: 0)
+        line.reset()
+        core.format(.notifyStatus(child: 0, pid: 1, status), into: line)
+        for b in line.bytes.dropLast() { precondition(b != 10, "multi-line status line") }
     }
     return 0
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the argument-parser fuzzer with libFuzzer and AddressSanitizer and
+# Builds the argument-parser (and sd_notify message) fuzzer with libFuzzer and AddressSanitizer and
 # runs it for a bounded time (default 60 s; FUZZ_SECONDS overrides).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,5 +14,7 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -I "$out" -L "$out" -lSuper
 printf -- '-d\0000.25\000--\000sleep\0005\000--\000:wait:-true' > "$out/corpus/seed1"
 printf -- '-qqq\000-i\0003600\000--\000-php -f x' > "$out/corpus/seed2"
 printf -- '-k\0001.5\000-g\000--\000a\000\\\\--\000--\000b' > "$out/corpus/seed3"
-printf -- '--\000:name=web::stop=QUIT:-nginx\000--\000:wait::stop=RTMIN+3:x' > "$out/corpus/seed4"
+printf -- '-r\0002\000--\000:notify:-x\000--\000:wait:y' > "$out/corpus/seed4"
+printf -- 'READY=1\nSTATUS=Ready to handle connections\nEXTEND_TIMEOUT_USEC=1000\nERRNO=5' > "$out/corpus/seed5"
+printf -- '--\000:name=web::stop=QUIT:-nginx\000--\000:wait::stop=RTMIN+3:x' > "$out/corpus/seed6"
 "$out/fuzz-arguments" -artifact_prefix="$out/" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=256 -print_final_stats=1 "$out/corpus" 2>&1 | tail -15

@@ -50,6 +50,23 @@ final class CommandPrefixTests: XCTestCase {
         }
     }
 
+    func testNotifyInTheTable() throws {
+        for first in [":notify::name=php-fpm:php-fpm8.2", ":name=php-fpm::notify:php-fpm8.2",
+                      ":stop=QUIT::notify::name=php-fpm:-php-fpm8.2"] {
+            let args = ["--", first, "-F"]
+            let c = try XCTUnwrap(parse(args))
+            XCTAssertTrue(c.commands[0].isNotify, first)
+            XCTAssertFalse(c.commands[0].isWait, first)
+            XCTAssertEqual(nameOf(args, c), "php-fpm", first)
+            XCTAssertEqual(program(args, c), "php-fpm8.2", first)
+        }
+        for bad in [":wait::notify:x", ":notify::wait:x", ":notify::name=a::wait:x"] {
+            XCTAssertEqual(parseError(["--", bad])?.kind, .conflictingPrefixes, bad)
+        }
+        XCTAssertEqual(parseError(["--", ":notify::notify:x"])?.kind, .repeatedPrefix)
+        XCTAssertEqual(parseError(["--", ":notify=1:x"])?.kind, .prefixTakesNoValue)
+    }
+
     func testDefaultsWithoutPrefixes() throws {
         let c = try XCTUnwrap(parse(["--", "sleep", "5"]))
         XCTAssertNil(c.commands[0].name)
@@ -162,7 +179,7 @@ final class CommandPrefixTests: XCTestCase {
             (":WAIT:prog", .unknownPrefix, ":WAIT:"),
             ("::prog", .unknownPrefix, "::"),
             (":=x:prog", .unknownPrefix, ":=x:"),
-            (":wait::notify:prog", .unknownPrefix, ":notify:"),
+            (":wait::notifyx:prog", .unknownPrefix, ":notifyx:"),
             (":names=x:prog", .unknownPrefix, ":names=x:"),
             // Missing or empty value.
             (":name:prog", .prefixNeedsValue, ":name:"),
@@ -214,7 +231,7 @@ final class CommandPrefixTests: XCTestCase {
     func testMessages() {
         func text(_ args: [String]) -> String { parseError(args).map(message) ?? "" }
         XCTAssertEqual(text(["--", ":foo:x"]),
-                       "unknown prefix ':foo:' in ':foo:x' (known: :wait:, :name=NAME:, :stop=SIGNAL:)")
+                       "unknown prefix ':foo:' in ':foo:x' (known: :wait:, :notify:, :name=NAME:, :stop=SIGNAL:)")
         XCTAssertEqual(text(["--", ":name=:x"]), "prefix ':name=:' in ':name=:x' needs a value: :name=NAME:")
         XCTAssertEqual(text(["--", ":stop:x"]), "prefix ':stop:' in ':stop:x' needs a value: :stop=SIGNAL:")
         XCTAssertEqual(text(["--", ":wait=yes:x"]), "prefix ':wait=yes:' in ':wait=yes:x' takes no value: :wait:")
