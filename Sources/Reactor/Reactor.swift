@@ -320,7 +320,7 @@ public struct Reactor<Core: SupervisorCore> {
             // until continued, and be SIGKILLed after kill_timeout. Only
             // when the child (the group's leader, with -g) is stopped: a
             // running one gets its stop signal and nothing else.
-            if SignalNumber.isShutdown(signo), Processes.isStopped(pidfd: FileDescriptor(rawValue: fd)) {
+            if core.isStopSignal(signo, child: child), Processes.isStopped(pidfd: FileDescriptor(rawValue: fd)) {
                 send(SignalNumber.cont, to: child, group: group)
             }
         case .collectOrphans(let signo):

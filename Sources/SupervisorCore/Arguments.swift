@@ -2,14 +2,27 @@
 /// as bytes (no String, so no Unicode tables in the embedded build).
 
 /// A position in argv: argument `index`, starting at byte `offset`. Commands
-/// are never copied: the spawner points straight into argv (`offset` skips a
-/// `:wait:` or `-` prefix, or the backslash of an escaped `\--`).
+/// are never copied: the spawner points straight into argv (`offset` skips
+/// the prefixes and `-`, or the backslash of an escaped `\--`).
 public struct ArgRef: Equatable {
     public var index: Int
     public var offset: Int
     public init(index: Int, offset: Int) {
         self.index = index
         self.offset = offset
+    }
+}
+
+/// A part of one argument: bytes `start..<end` of argument `index` (a
+/// prefix's value, such as the NAME of `:name=NAME:`).
+public struct ArgRange: Equatable {
+    public var index: Int
+    public var start: Int
+    public var end: Int
+    public init(index: Int, start: Int, end: Int) {
+        self.index = index
+        self.start = start
+        self.end = end
     }
 }
 
@@ -32,6 +45,22 @@ public struct ArgumentError: Error, Equatable {
         case extraArgument
         /// `-j` in a build without the Journald trait.
         case noJournalSupport
+        /// `-e` with something other than 0-255.
+        case invalidStatus
+        /// Command prefixes; `detail` is the prefix as written (`:key=value:`).
+        case unknownPrefix
+        case repeatedPrefix
+        case prefixNeedsValue
+        case prefixTakesNoValue
+        /// A `:` that starts a prefix but no `:` that ends it.
+        case unterminatedPrefix
+        /// A program that starts with `:` after a `-` (`-:prog`).
+        case colonProgram
+        /// Prefix values; `detail` is the value.
+        case invalidName
+        case invalidSignal
+        /// `:stop=KILL:` or `:stop=STOP:`.
+        case unstoppableSignal
         /// `:wait:` and `:notify:` on one command.
         case conflictingPrefixes
     }
@@ -39,10 +68,13 @@ public struct ArgumentError: Error, Equatable {
     public var kind: Kind
     /// The offending argument (or option), for the message.
     public var argument: [UInt8]
+    /// The offending part of it (a prefix or a value), when there is one.
+    public var detail: [UInt8]
 
-    public init(_ kind: Kind, _ argument: [UInt8] = []) {
+    public init(_ kind: Kind, _ argument: [UInt8] = [], detail: [UInt8] = []) {
         self.kind = kind
         self.argument = argument
+        self.detail = detail
     }
 
     /// Writes the message (without program prefix or newline).
@@ -67,6 +99,35 @@ public struct ArgumentError: Error, Equatable {
         case .extraArgument:
             line.text("unexpected argument '"); line.escaped(argument)
             line.text("' (the command line must be a single argument; quote it)")
+        case .invalidStatus:
+            line.text("invalid exit status '"); line.escaped(argument); line.text("' for -e (expected 0 to 255)")
+        case .unknownPrefix:
+            line.text("unknown prefix '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' (known: "); CommandPrefix.writeKnown(to: line); line.text(")")
+        case .repeatedPrefix:
+            line.text("prefix '"); line.escaped(detail); line.text("' repeats a key in '"); line.escaped(argument)
+            line.text("' (each key at most once)")
+        case .prefixNeedsValue:
+            line.text("prefix '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' needs a value: "); CommandPrefix.writeUsage(of: detail, to: line)
+        case .prefixTakesNoValue:
+            line.text("prefix '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' takes no value: "); CommandPrefix.writeUsage(of: detail, to: line)
+        case .unterminatedPrefix:
+            line.text("unterminated prefix in '"); line.escaped(argument)
+            line.text("' (a prefix is :key: or :key=value:; a program whose name starts with ':' is written ./:prog)")
+        case .colonProgram:
+            line.text("program in '"); line.escaped(argument)
+            line.text("' starts with ':' (prefixes go before '-'; a program whose name starts with ':' is written ./:prog)")
+        case .invalidName:
+            line.text("invalid name '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' (expected 1 to 32 of A-Z a-z 0-9 . _ -)")
+        case .invalidSignal:
+            line.text("invalid signal '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' (expected a name such as QUIT, SIGUSR1 or RTMIN+3, or a number 1 to 64)")
+        case .unstoppableSignal:
+            line.text("stop signal '"); line.escaped(detail); line.text("' in '"); line.escaped(argument)
+            line.text("' refused: KILL and STOP leave nothing to escalate to (dinit sends SIGKILL after -k itself)")
         }
     }
 }
@@ -186,14 +247,22 @@ public struct ParsedCommand: Equatable {
     public var ignoresFailure: Bool
     /// argv of the program; the first is the program itself.
     public var args: [ArgRef]
+    /// `:name=NAME:`: the name in log lines instead of the program.
+    public var name: ArgRange?
+    /// `:stop=SIGNAL:`: the signal that stops this command instead of the
+    /// shutdown signal.
+    public var stopSignal: Int32?
     /// `:notify:`: the next command starts when this one sends READY=1.
     public var isNotify: Bool
 
-    public init(isWait: Bool, ignoresFailure: Bool, args: [ArgRef], isNotify: Bool = false) {
+    public init(isWait: Bool, ignoresFailure: Bool, args: [ArgRef], isNotify: Bool = false, name: ArgRange? = nil,
+                stopSignal: Int32? = nil) {
         self.isWait = isWait
         self.ignoresFailure = ignoresFailure
         self.args = args
         self.isNotify = isNotify
+        self.name = name
+        self.stopSignal = stopSignal
     }
 }
 
@@ -208,12 +277,18 @@ public struct DinitConfiguration: Equatable {
     public var signalGroups = false
     /// `-j`: log to systemd-journald (builds with the Journald trait).
     public var journal = false
+    /// `-e N`: child exit statuses that count as success for dinit's own.
+    public var successStatuses = ExitStatusSet()
+    /// `-t seconds`: the whole shutdown fits in this; nil: no budget.
+    public var stopBudget: Nanoseconds? = nil
     public var commands: [ParsedCommand] = []
     public init() {}
 }
 
-/// `dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] [-r ready_timeout] -- command -- command ...`
-/// `command := [:wait:|:notify:][-]program [args...]`. The first `--` may be left out
+/// `dinit [-q...] [-g] [-e status]... [-d startup_delay] [-k kill_timeout] [-r ready_timeout] [-t stop_budget]
+/// -- command -- ...`
+/// `command := [:key[=value]:]...[-]program [args...]` (see CommandPrefix).
+/// The first `--` may be left out
 /// when the first program does not start with `-`. A lone `--` always
 /// separates commands; `\--` reaches the program as `--` (one backslash is
 /// removed from any argument made of backslashes followed by `--`).
@@ -221,7 +296,8 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     var config = DinitConfiguration()
     var scanner = OptionScanner(argv)
     scanning: while true {
-        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k"), UInt8(ascii: "r")],
+        switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k"), UInt8(ascii: "e"),
+                                               UInt8(ascii: "t"), UInt8(ascii: "r")],
                                 flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j")]) {
         case .end: break scanning
         case .help: return .help
@@ -232,13 +308,17 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
             if letters.contains(UInt8(ascii: "g")) { config.signalGroups = true }
             if letters.contains(UInt8(ascii: "j")) { config.journal = true }
         case .value(let option, let value):
+            if option == UInt8(ascii: "e") {
+                guard let status = ExitStatusSet.parse(value) else { throw ArgumentError(.invalidStatus, value) }
+                config.successStatuses.insert(status)
+                continue
+            }
             let ns = try OptionScanner.seconds(value)
-            if option == UInt8(ascii: "d") {
-                config.startupDelay = ns
-            } else if option == UInt8(ascii: "r") {
-                config.readyTimeout = ns
-            } else {
-                config.killTimeout = ns
+            switch option {
+            case UInt8(ascii: "d"): config.startupDelay = ns
+            case UInt8(ascii: "t"): config.stopBudget = ns
+            case UInt8(ascii: "r"): config.readyTimeout = ns
+            default: config.killTimeout = ns
             }
         }
     }
@@ -247,41 +327,28 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     if i >= argv.count { throw ArgumentError(.noCommand) }
 
     var current: [ArgRef] = []
-    var isWait = false
-    var isNotify = false
-    var ignores = false
+    var command = ParsedCommand(isWait: false, ignoresFailure: false, args: [])
     while true {
         let atEnd = i >= argv.count
         if atEnd || argv[i] == OptionScanner.dashDash {
             if current.isEmpty { throw ArgumentError(.emptyCommand) }
-            config.commands.append(ParsedCommand(isWait: isWait, ignoresFailure: ignores, args: current,
-                                                 isNotify: isNotify))
+            command.args = current
+            config.commands.append(command)
             current = []
-            isWait = false
-            isNotify = false
-            ignores = false
+            command = ParsedCommand(isWait: false, ignoresFailure: false, args: [])
             if atEnd { break }
             i += 1
             continue
         }
         let a = argv[i]
         if current.isEmpty {
-            var offset = 0
-            if hasPrefix(a, ":wait:") {
-                isWait = true
-                offset = 6
-            }
-            if hasPrefix(a, from: offset, ":notify:") {
-                isNotify = true
-                offset += 8
-                if hasPrefix(a, from: offset, ":wait:") { isWait = true }
-                if isWait { throw ArgumentError(.conflictingPrefixes, a) }
-            }
+            var offset = try CommandPrefix.parse(a, index: i, into: &command)
             if offset < a.count, a[offset] == UInt8(ascii: "-") {
-                ignores = true
+                command.ignoresFailure = true
                 offset += 1
             }
             if offset == a.count { throw ArgumentError(.missingProgram, a) }
+            if a[offset] == UInt8(ascii: ":") { throw ArgumentError(.colonProgram, a) }
             offset += escapeLength(a, from: offset)
             current.append(ArgRef(index: i, offset: offset))
         } else {
@@ -306,22 +373,18 @@ public func argumentBytes(_ argv: [[UInt8]], _ ref: ArgRef) -> [UInt8] {
     Array(argv[ref.index][ref.offset...])
 }
 
+/// The bytes an ArgRange stands for.
+public func argumentBytes(_ argv: [[UInt8]], _ range: ArgRange) -> [UInt8] {
+    Array(argv[range.index][range.start..<range.end])
+}
+
 /// Byte-wise equality with a static string (argv is compared as bytes).
 func matches(_ a: [UInt8], _ s: StaticString) -> Bool {
     s.withUTF8Buffer { b in a.count == b.count && hasPrefix(a, b) }
 }
 
-func hasPrefix(_ a: [UInt8], _ s: StaticString) -> Bool {
-    s.withUTF8Buffer { b in hasPrefix(a, b) }
-}
-
-/// Whether `a[from...]` starts with `s`.
-func hasPrefix(_ a: [UInt8], from: Int, _ s: StaticString) -> Bool {
-    s.withUTF8Buffer { b in
-        if a.count - from < b.count { return false }
-        for k in 0..<b.count where a[from + k] != b[k] { return false }
-        return true
-    }
+func matches(_ a: ArraySlice<UInt8>, _ s: StaticString) -> Bool {
+    s.withUTF8Buffer { b in a.elementsEqual(b) }
 }
 
 func hasPrefix(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -68,7 +68,7 @@ extension LogRecord {
              .ready, .readyIgnored, .notifyStatus, .notifyStopping, .notifyReloading, .notifyErrno:
             return .info
         case .childFailed, .execFailed, .killing, .abandoned, .killingAll, .killingDescendants, .descendantsRemain,
-             .exitedBeforeReady, .notReady:
+             .exitedBeforeReady, .notReady, .budgetSpent, .budgetKilled:
             return .error
         }
     }
@@ -82,9 +82,9 @@ extension LogRecord {
              .execFailed(let c, _), .killing(let c, _), .abandoned(let c, _),
              .ready(let c, _), .readyIgnored(let c, _), .notifyStatus(let c, _, _), .notifyStopping(let c, _),
              .notifyReloading(let c, _), .notifyErrno(let c, _, _), .exitedBeforeReady(let c, _, _),
-             .notReady(let c, _):
+             .notReady(let c, _), .budgetKilled(let c, _):
             return c
-        case .killingAll, .subreaper, .killingDescendants, .descendantsRemain, .exiting:
+        case .killingAll, .subreaper, .killingDescendants, .descendantsRemain, .exiting, .budgetSpent:
             return nil
         }
     }
@@ -95,7 +95,7 @@ extension LogRecord {
              .killing(_, let p), .abandoned(_, let p),
              .ready(_, let p), .readyIgnored(_, let p), .notifyStatus(_, let p, _), .notifyStopping(_, let p),
              .notifyReloading(_, let p), .notifyErrno(_, let p, _), .exitedBeforeReady(_, let p, _),
-             .notReady(_, let p):
+             .notReady(_, let p), .budgetKilled(_, let p):
             return p
         default:
             return nil
@@ -132,6 +132,10 @@ public enum LogRecord: Equatable {
     case killing(child: Int, pid: Int32)
     case abandoned(child: Int, pid: Int32)
     case killingAll
+    /// The stop budget (`-t`) ran out: everything gets SIGKILL, dinit exits.
+    case budgetSpent
+    /// A child still running then.
+    case budgetKilled(child: Int, pid: Int32)
     case subreaper
     case killingDescendants
     case descendantsRemain

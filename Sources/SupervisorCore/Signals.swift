@@ -10,6 +10,7 @@ public enum SignalNumber {
     public static let pipe: Int32 = 13
     public static let term: Int32 = 15
     public static let cont: Int32 = 18
+    public static let stop: Int32 = 19
     public static let chld: Int32 = 17
 
     /// The signals that start an orderly shutdown.

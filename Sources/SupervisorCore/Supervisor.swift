@@ -12,6 +12,13 @@ public protocol SupervisorCore {
     var identifier: StaticString { get }
     /// What child `child` runs, as log lines name it.
     func programName(_ child: Int) -> [UInt8]
+    /// Whether `signo`, sent to `child`, asks it to stop (a stopped child is
+    /// then continued so that it can act on it).
+    func isStopSignal(_ signo: Int32, child: Int) -> Bool
+}
+
+extension SupervisorCore {
+    public func isStopSignal(_ signo: Int32, child: Int) -> Bool { SignalNumber.isShutdown(signo) }
 }
 
 /// One command as the supervisor sees it.
@@ -21,12 +28,17 @@ public struct SupervisedCommand: Equatable {
     public var ignoresFailure: Bool
     /// `:notify:`: the next command starts when this one sends READY=1.
     public var isNotify: Bool
+    /// `:stop=SIGNAL:`: sent instead of the shutdown signal when this
+    /// command is stopped.
+    public var stopSignal: Int32?
 
-    public init(name: [UInt8], isWait: Bool = false, ignoresFailure: Bool = false, isNotify: Bool = false) {
+    public init(name: [UInt8], isWait: Bool = false, ignoresFailure: Bool = false, isNotify: Bool = false,
+                stopSignal: Int32? = nil) {
         self.name = name
         self.isWait = isWait
         self.ignoresFailure = ignoresFailure
         self.isNotify = isNotify
+        self.stopSignal = stopSignal
     }
 }
 
@@ -34,7 +46,8 @@ public struct SupervisedCommand: Equatable {
 /// order, escalates to SIGKILL, and decides the exit status.
 ///
 /// State per child: pending -> running -> exited (or abandoned when even
-/// SIGKILL did not end it). Phases of the run:
+/// SIGKILL did not end it, or when the stop budget ran out). Phases of the
+/// run:
 ///
 ///   idle --start--> starting ------all started------> running
 ///                     |     ^                              |
@@ -46,20 +59,28 @@ public struct SupervisedCommand: Equatable {
 ///   shutdown          |         starting --shutdown--.     | shutdown
 ///                     v                              v     v
 ///                  stopping <------------------------------'
-///                     |
-///                     v
-///                  orphans --> done
+///                     |      \
+///                     v       \  stop budget spent (-t): SIGKILL all, exit
+///                  orphans --> done  (from stopping or from orphans)
 ///
 /// A `:notify:` command is started like a daemon, then start-up waits in
 /// `awaitingReady` for its READY=1 instead of the startup delay; the one
 /// deadline is then the ready timeout (EXTEND_TIMEOUT_USEC re-arms it).
 ///
+/// The stop budget (`-t`) is a clock that starts with the first stop signal
+/// (entering stopping, or orphans when only `:wait:` commands ran) and runs
+/// over both phases: every deadline armed there is the earlier of the step's
+/// own and the budget's end (`arm`), and the deadline that is the budget's
+/// end SIGKILLs every remaining child and descendant at once and exits
+/// (`budgetSpent`), without waiting for them.
+///
 /// Shutdown starts on SIGTERM/SIGINT/SIGQUIT (that signal is forwarded), or
 /// with SIGTERM when a daemon exits on its own, a `:wait:` command fails, a
 /// `:notify:` command ends or times out before READY=1, or a program cannot
-/// be run. With `notifiesParent` the core tells its own service manager
-/// READY=1 once every command is started (and every `:notify:` one ready),
-/// and STOPPING=1 when the run begins to end.
+/// be run. A command's `:stop=SIGNAL:` replaces either. With `notifiesParent`
+/// the core tells its own service manager READY=1 once every command is
+/// started (and every `:notify:` one ready), and STOPPING=1 when the run
+/// begins to end.
 ///
 /// Shutdown signals received while stopping:
 ///
@@ -91,6 +112,10 @@ public struct Supervisor: SupervisorCore {
     public let readyTimeout: Nanoseconds
     /// dinit has a service manager of its own (`NOTIFY_SOCKET` was set).
     public let notifiesParent: Bool
+    /// `-e`: child statuses that count as 0 for the exit status.
+    public let successStatuses: ExitStatusSet
+    /// `-t`: the whole shutdown fits in this; nil: no budget.
+    public let stopBudget: Nanoseconds?
 
     public private(set) var phase: Phase = .idle
     public private(set) var states: [ChildState]
@@ -113,7 +138,10 @@ public struct Supervisor: SupervisorCore {
     /// A second shutdown signal SIGKILLed everything.
     var killedAll = false
     var orphansKilled = false
-    /// The first nonzero status among children without `-`.
+    /// When the stop budget runs out (set when the shutdown starts).
+    var budgetEnd: Nanoseconds? = nil
+    /// The first nonzero status among children without `-`, other than the
+    /// statuses of `-e`.
     public private(set) var firstFailure: Int32 = 0
     /// The run ended because a daemon without `-` exited on its own or
     /// startup failed.
@@ -121,11 +149,14 @@ public struct Supervisor: SupervisorCore {
 
     public init(commands: [SupervisedCommand], startupDelay: Nanoseconds, killTimeout: Nanoseconds, quiet: Int,
                 signalGroups: Bool = false, readyTimeout: Nanoseconds = 90_000_000_000,
-                notifiesParent: Bool = false) {
+                notifiesParent: Bool = false, successStatuses: ExitStatusSet = ExitStatusSet(),
+                stopBudget: Nanoseconds? = nil) {
         self.commands = commands
         self.signalGroups = signalGroups
         self.readyTimeout = readyTimeout
         self.notifiesParent = notifiesParent
+        self.successStatuses = successStatuses
+        self.stopBudget = stopBudget
         self.startupDelay = startupDelay
         self.killTimeout = killTimeout
         self.quiet = quiet
@@ -136,6 +167,11 @@ public struct Supervisor: SupervisorCore {
     public var childSlots: Int { commands.count }
     public var identifier: StaticString { "dinit" }
     public func programName(_ child: Int) -> [UInt8] { commands[child].name }
+
+    /// TERM, INT, QUIT, or the command's own `:stop=` signal.
+    public func isStopSignal(_ signo: Int32, child: Int) -> Bool {
+        SignalNumber.isShutdown(signo) || signo == commands[child].stopSignal
+    }
 
     /// How long to wait for a process to die after SIGKILL before giving up
     /// on it: the kill timeout, but at least a second, so that `-k 0` does not
@@ -223,7 +259,7 @@ public struct Supervisor: SupervisorCore {
     mutating func ended(_ child: Int, status: Int32, reported: Bool, _ now: Nanoseconds, _ actions: inout ActionList) {
         states[child] = .exited
         let command = commands[child]
-        if status != 0, !command.ignoresFailure, child != neverReady, firstFailure == 0 { firstFailure = status }
+        count(status, of: child)
         let pid = pids[child]
         switch phase {
         case .starting where child == current && command.isWait:
@@ -284,12 +320,12 @@ public struct Supervisor: SupervisorCore {
                 for i in states.indices where states[i] == .running {
                     actions.append(.signal(child: i, signal: SignalNumber.kill, group: signalGroups))
                 }
-                actions.append(.armDeadline(now + killGrace))
+                arm(now + killGrace, &actions)
             case .orphans where !orphansKilled:
                 orphansKilled = true
                 log(.killingDescendants, &actions)
                 actions.append(.collectOrphans(signal: SignalNumber.kill))
-                actions.append(.armDeadline(now + killGrace))
+                arm(now + killGrace, &actions)
             default:
                 break
             }
@@ -302,6 +338,10 @@ public struct Supervisor: SupervisorCore {
     }
 
     mutating func deadlinePassed(_ now: Nanoseconds, _ actions: inout ActionList) {
+        if let end = budgetEnd, now >= end, phase == .stopping || phase == .orphans {
+            budgetSpent(&actions)
+            return
+        }
         switch phase {
         case .starting where awaitingDelay:
             awaitingDelay = false
@@ -323,7 +363,7 @@ public struct Supervisor: SupervisorCore {
                 stopTargetKilled = true
                 log(.killing(child: stopTarget, pid: pids[stopTarget]), &actions)
                 actions.append(.signal(child: stopTarget, signal: SignalNumber.kill, group: signalGroups))
-                actions.append(.armDeadline(now + killGrace))
+                arm(now + killGrace, &actions)
             } else {
                 states[stopTarget] = .abandoned
                 log(.abandoned(child: stopTarget, pid: pids[stopTarget]), &actions)
@@ -334,7 +374,7 @@ public struct Supervisor: SupervisorCore {
                 orphansKilled = true
                 log(.killingDescendants, &actions)
                 actions.append(.collectOrphans(signal: SignalNumber.kill))
-                actions.append(.armDeadline(now + killGrace))
+                arm(now + killGrace, &actions)
             } else {
                 log(.descendantsRemain, &actions)
                 finish(&actions)
@@ -366,6 +406,7 @@ public struct Supervisor: SupervisorCore {
 
     mutating func beginShutdown(_ signo: Int32, _ now: Nanoseconds, _ actions: inout ActionList) {
         phase = .stopping
+        startBudget(now)
         if notifiesParent { actions.append(.notifyParent(.stopping)) }
         shutdownSignal = signo
         awaitingDelay = false
@@ -385,16 +426,53 @@ public struct Supervisor: SupervisorCore {
         }
         stopTarget = i
         stopTargetKilled = false
-        actions.append(.signal(child: i, signal: shutdownSignal, group: signalGroups))
-        actions.append(.armDeadline(now + killTimeout))
+        actions.append(.signal(child: i, signal: commands[i].stopSignal ?? shutdownSignal, group: signalGroups))
+        arm(now + killTimeout, &actions)
     }
 
     /// Every child of ours is gone: terminate what was adopted, then exit.
     mutating func collectOrphans(_ now: Nanoseconds, _ actions: inout ActionList) {
         phase = .orphans
         stopTarget = -1
+        startBudget(now)
         actions.append(.collectOrphans(signal: SignalNumber.term))
-        actions.append(.armDeadline(now + killTimeout))
+        arm(now + killTimeout, &actions)
+    }
+
+    /// The first stop signal starts the stop budget's clock.
+    mutating func startBudget(_ now: Nanoseconds) {
+        if budgetEnd == nil, let budget = stopBudget { budgetEnd = now + budget }
+    }
+
+    /// Arms the one deadline for a step of the shutdown, cut to the end of
+    /// the stop budget.
+    func arm(_ step: Nanoseconds, _ actions: inout ActionList) {
+        actions.append(.armDeadline(budgetEnd.map { min($0, step) } ?? step))
+    }
+
+    /// The stop budget is spent: SIGKILL every child still running and
+    /// every descendant, and exit now. The children are not waited for: each
+    /// counts as killed by SIGKILL (status 9) and is given up on.
+    mutating func budgetSpent(_ actions: inout ActionList) {
+        log(.budgetSpent, &actions)
+        for i in states.indices where states[i] == .running {
+            log(.budgetKilled(child: i, pid: pids[i]), &actions)
+            actions.append(.signal(child: i, signal: SignalNumber.kill, group: signalGroups))
+            states[i] = .abandoned
+            count(SignalNumber.kill, of: i)
+        }
+        actions.append(.collectOrphans(signal: SignalNumber.kill))
+        finish(&actions)
+    }
+
+    /// Records a child's status for the exit status: the first nonzero one
+    /// among children without `-`, other than those of `-e` and that of a
+    /// `:notify:` child stopped for never becoming ready.
+    mutating func count(_ status: Int32, of child: Int) {
+        if status != 0, !commands[child].ignoresFailure, !successStatuses.contains(status), child != neverReady,
+           firstFailure == 0 {
+            firstFailure = status
+        }
     }
 
     mutating func finish(_ actions: inout ActionList) {
@@ -449,6 +527,12 @@ public struct Supervisor: SupervisorCore {
             line.text(" did not exit after SIGKILL, giving up on it")
         case .killingAll:
             line.text("Second shutdown signal, sending SIGKILL to every child")
+        case .budgetSpent:
+            line.text("Stop budget of "); line.seconds(stopBudget ?? 0)
+            line.text(" s spent, sending SIGKILL to every remaining process and exiting")
+        case .budgetKilled(let child, let pid):
+            line.text("Child "); line.int(pid); name(child, line)
+            line.text(" still running at the end of the stop budget, sent SIGKILL")
         case .subreaper:
             line.text("Not PID 1, registered as child subreaper")
         case .killingDescendants:

@@ -3,12 +3,17 @@ import Reactor
 import SupervisorCore
 
 let usage: StaticString = """
-Usage: dinit [-q...] [-g] [-j] [-d startup_delay] [-k kill_timeout] [-r ready_timeout]
-             -- command -- command -- ...
-Commands: [:wait:|:notify:][-]command [args, ...]
+Usage: dinit [-q...] [-g] [-j] [-e status]... [-d startup_delay] [-k kill_timeout]
+             [-r ready_timeout] [-t stop_budget] -- command -- command -- ...
+Commands: [:key[=value]:]...[-]command [args, ...]
+  (prefixes in any order, each at most once, e.g. :wait::name=db:-cmd;
+  a command whose name starts with ':' is written ./:cmd)
   :wait:            run the command to completion before starting the next
   :notify:          start the next command when this one sends READY=1
                     (sd_notify: it gets NOTIFY_SOCKET), not after startup_delay
+  :name=NAME:       call it NAME in log lines (1-32 of A-Z a-z 0-9 . _ -)
+  :stop=SIGNAL:     stop it with SIGNAL (QUIT, INT, USR1, RTMIN+3, 1-64; not
+                    KILL or STOP) instead of the signal dinit received or TERM
   -                 a nonzero exit status of the command is no error
   \\--               passes a literal -- to a command
 Options:
@@ -17,11 +22,18 @@ Options:
   -g                send signals to each child's process group, not just
                     the child (reaches a shell script's own children too)
   -j                log to systemd-journald (builds with the Journald trait)
+  -e status         a child exit status (0-255) that counts as success for
+                    dinit's own; a child killed by a signal counts as the
+                    signal number (-e 15: SIGTERM). Repeatable.
   -d startup_delay  seconds each command must stay alive before the next
                     starts (default 1; decimals allowed)
   -k kill_timeout   seconds between the stop signal and SIGKILL (default 5)
   -r ready_timeout  seconds a :notify: command may take to send READY=1
                     (default 90; 0: no limit)
+  -t stop_budget    seconds the whole shutdown may take: each child's wait is
+                    cut to what is left, then everything left gets SIGKILL
+                    and dinit exits (default: no budget). Set it a second or
+                    two below the grace period of docker stop or Kubernetes.
   -h, --help        show this help and exit
   -V, --version     show the version and exit
 
@@ -64,15 +76,18 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     var commands: [SupervisedCommand] = []
     var argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>] = []
     for c in config.commands {
-        commands.append(SupervisedCommand(name: argumentBytes(args, c.args[0]),
+        // `:name=NAME:` replaces the program as given in every log line.
+        let name = c.name.map { argumentBytes(args, $0) } ?? argumentBytes(args, c.args[0])
+        commands.append(SupervisedCommand(name: name,
                                           isWait: c.isWait, ignoresFailure: c.ignoresFailure,
-                                          isNotify: c.isNotify))
+                                          isNotify: c.isNotify, stopSignal: c.stopSignal))
         argvs.append(spawnArgv(c.args, argv: argv))
     }
     let core = Supervisor(commands: commands, startupDelay: config.startupDelay,
                           killTimeout: config.killTimeout, quiet: config.quiet,
                           signalGroups: config.signalGroups, readyTimeout: config.readyTimeout,
-                          notifiesParent: ParentNotifier.requested)
+                          notifiesParent: ParentNotifier.requested, successStatuses: config.successStatuses,
+                          stopBudget: config.stopBudget)
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal

@@ -251,6 +251,45 @@ final class ReactorAllocationTests: XCTestCase {
         try assertNoAllocations(allocations, "the reactor allocated after warm-up")
     }
 
+    /// The operator controls on the same loop: `:stop=SIGNAL:` children,
+    /// `-e` statuses, and a stop budget that runs out (SIGKILL to the last
+    /// child, which ignores its stop signal, and the exit) all after warm-up.
+    func testOperatorControlsDoNotAllocate() throws {
+        let waits = 50, daemons = 50, signalsToSend = 100
+        // Child 0 ignores every stop signal: it is stopped last and still
+        // runs when the budget is spent.
+        var argvs = [argvTable(["/bin/sh", "-c", "trap '' TERM INT; while :; do /bin/sleep 0.2; done"])]
+        var commands = [SupervisedCommand(name: Array("stubborn".utf8), stopSignal: SIGINT)]
+        for i in 0..<(waits + daemons) {
+            let isWait = i % 2 == 0 && i / 2 < waits
+            argvs.append(argvTable(isWait ? ["/bin/true"] : ["/bin/sleep", "1000"]))
+            // Half the daemons are stopped with SIGINT instead of SIGTERM.
+            commands.append(SupervisedCommand(name: Array((isWait ? "true" : "sleep").utf8), isWait: isWait,
+                                              stopSignal: isWait || i % 4 == 1 ? nil : SIGINT))
+        }
+        let state = SharedState()
+        let supervisor = Supervisor(commands: commands, startupDelay: 1_000_000, killTimeout: 5_000_000_000, quiet: 0,
+                                    successStatuses: ExitStatusSet([2, 15]), stopBudget: 1_000_000_000)
+        let job = try runCounted(supervisor, argvs, state: state, stopTimeout: 60) { tid in
+            XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
+            try waitFor("startup") { state[.spawned] == 1 + waits + daemons }
+            try sendSignals(signalsToSend, to: tid, state)
+        }
+
+        let allocations = job.allocations
+        print("operator-controls allocation test: events=\(state[.events]) spawned=\(state[.spawned]) "
+            + "exited=\(state[.exited]) deadlines=\(state[.deadlines]) signals=\(state[.signals]) "
+            + "allocations-after-warm-up=\(allocations)")
+        XCTAssertEqual(state[.counting], 1, "warm-up never completed")
+        XCTAssertEqual(state[.spawned], 1 + waits + daemons)
+        // Every daemon but the stubborn one was stopped and reaped (INT or
+        // TERM, both -e statuses); the stubborn one got SIGKILL when the
+        // budget ran out (-k 5 s is longer), so the run ends with 9.
+        XCTAssertGreaterThanOrEqual(state[.exited], waits + daemons)
+        XCTAssertEqual(job.status, 9)
+        try assertNoAllocations(allocations, "the reactor allocated after warm-up")
+    }
+
     /// sd_notify traffic through the real reactor and Supervisor: a
     /// `:notify:` child that answers every SIGWINCH with a burst of messages
     /// (READY=1 again, STATUS, EXTEND, STOPPING/RELOADING/ERRNO, a passed

@@ -30,6 +30,15 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                     precondition(ref.offset <= argv[ref.index].count, "offset out of range")
                 }
                 precondition(ref0Valid(argv, c.args[0]), "empty program")
+                precondition(argv[c.args[0].index][c.args[0].offset] != 58, "program starts with ':'")
+                if let name = c.name {
+                    precondition(name.index == c.args[0].index, "name outside the program's argument")
+                    precondition(name.start < name.end && name.end <= argv[name.index].count, "name out of range")
+                    precondition(name.end - name.start <= 32, "name too long")
+                }
+                if let signo = c.stopSignal {
+                    precondition(signo >= 1 && signo <= 64 && signo != 9 && signo != 19, "bad stop signal")
+                }
             }
         }
     } catch {

@@ -77,6 +77,29 @@ if errors:
     print("\n".join(errors)); print(json.dumps(entries, indent=1)[:3000]); sys.exit(1)
 PY
 
+# :name=NAME: is the CHILD_PROGRAM field (and the name in MESSAGE).
+cat > "$work/named.sh" <<INNER
+set -u
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/journal
+python3 Tests/Journald/receiver.py /run/systemd/journal/socket "$work/named.jsonl" 3 &
+for i in \$(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
+$J/dinit -j -d 0 -- :wait::name=setup.step-1:sh -c 'exit 0' 2>"$work/named.err"
+sleep 0.3
+kill %1 2>/dev/null
+wait
+INNER
+unshare --mount --propagation private bash "$work/named.sh"
+check "journal CHILD_PROGRAM is the :name=NAME:" python3 - "$work/named.jsonl" <<'PY'
+import json, sys
+entries = [json.loads(l) for l in open(sys.argv[1])]
+child = [e for e in entries if "CHILD_PID" in e]
+ok = len(child) == 2 and all(e["CHILD_PROGRAM"] == ["setup.step-1"] and "'setup.step-1'" in e["MESSAGE"][0]
+                             for e in child)
+if not ok:
+    print(json.dumps(entries, indent=1)[:3000]); sys.exit(1)
+PY
+
 check "without a journal socket -j falls back to stderr" bash -c "
     unshare --mount --propagation private bash -c 'mount -t tmpfs tmpfs /run; $J/dinit -j -d 0 -- :wait:true' 2>&1 | grep -q \"dinit: Exiting, status 0\""
 
