@@ -198,11 +198,13 @@ public struct DinitConfiguration: Equatable {
     public var signalGroups = false
     /// `-j`: log to systemd-journald (builds with the Journald trait).
     public var journal = false
+    /// `-p`: children's output comes through dinit, each line tagged.
+    public var tagOutput = false
     public var commands: [ParsedCommand] = []
     public init() {}
 }
 
-/// `dinit [-q...] [-g] [-d startup_delay] [-k kill_timeout] -- command -- command ...`
+/// `dinit [-q...] [-g] [-j] [-p] [-d startup_delay] [-k kill_timeout] -- command -- command ...`
 /// `command := [:wait:][-]program [args...]`. The first `--` may be left out
 /// when the first program does not start with `-`. A lone `--` always
 /// separates commands; `\--` reaches the program as `--` (one backslash is
@@ -212,7 +214,7 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     var scanner = OptionScanner(argv)
     scanning: while true {
         switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k")],
-                                flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j")]) {
+                                flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j"), UInt8(ascii: "p")]) {
         case .end: break scanning
         case .help: return .help
         case .version: return .version
@@ -221,6 +223,7 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
             if config.quiet > 3 { throw ArgumentError(.tooManyQuiet) }
             if letters.contains(UInt8(ascii: "g")) { config.signalGroups = true }
             if letters.contains(UInt8(ascii: "j")) { config.journal = true }
+            if letters.contains(UInt8(ascii: "p")) { config.tagOutput = true }
         case .value(let option, let value):
             let ns = try OptionScanner.seconds(value)
             if option == UInt8(ascii: "d") { config.startupDelay = ns } else { config.killTimeout = ns }
