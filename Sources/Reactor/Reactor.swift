@@ -26,6 +26,12 @@ public struct ReactorOptions {
     /// before reaping it (the zombie still pins the group id). For dcrond,
     /// which leaves nothing of a stopped run behind and has no orphan phase.
     public var sweepStoppedGroups = false
+    /// Tagged output (dinit -p): each child's stdout and stderr go through a
+    /// pipe to the reactor, which writes every line as "NAME | line" to
+    /// `relayOutputs` (stdout, stderr) or, with `journal`, to the journal.
+    /// NAME is the core's `programName`. Ignored with `silenceChildren`.
+    public var relayOutput = false
+    public var relayOutputs = [FileDescriptor.standardOutput, FileDescriptor.standardError]
 
     public init() {}
 }
@@ -67,11 +73,22 @@ public struct Reactor<Core: SupervisorCore> {
     var deadline: Int64? = nil
     var exitStatus: Int32? = nil
     var terminalGiven = false
+    /// -p: the children's output pipes and what waits for stdout/stderr.
+    let relay: OutputRelay?
 
     // epoll tags: the signalfd, the timerfd, then child i as firstChildTag + i.
     // A child's index is never reused, so an event already fetched for a
     // pidfd that has since been closed names a child that no longer runs and
     // is ignored: no generation counter is needed.
+    //
+    // With -p, after the children: child i's stdout and stderr pipes as
+    // firstPipeTag + 2i and + 2i + 1, then dinit's stdout and stderr (waited
+    // on for EPOLLOUT while stalled) as the last two. A relay's pipe is
+    // opened once, at its child's only spawn, and marked closed (-1) when
+    // it is closed, before its index could be used again (it never is): an
+    // event fetched for a pipe closed since names a closed relay and is
+    // ignored; one for a stream that is no longer stalled is ignored too.
+    // No generation counter is needed here either.
     static var signalTag: UInt64 { 0 }
     static var timerTag: UInt64 { 1 }
     static var firstChildTag: UInt64 { 2 }
@@ -95,7 +112,8 @@ public struct Reactor<Core: SupervisorCore> {
         try epoll.add(signals.fd, tag: Self.signalTag)
         try epoll.add(timer.fd, tag: Self.timerTag)
         let devNull: FileDescriptor? = options.silenceChildren ? try FileDescriptor.openDevNull() : nil
-        spawner = try Spawner(devNull: devNull)
+        let relays = options.relayOutput && !options.silenceChildren
+        spawner = try Spawner(devNull: devNull, stdioOverrides: relays)
         pids = Array(repeating: 0, count: core.childSlots)
         pidfds = Array(repeating: -1, count: core.childSlots)
         sweep = Array(repeating: false, count: core.childSlots)
@@ -105,6 +123,17 @@ public struct Reactor<Core: SupervisorCore> {
         line = LineWriter(capacity: 1024)
         usesJournal = options.journal && Journal.reachable
         fields = LineWriter(capacity: usesJournal ? 2048 : 16)
+        if relays {
+            var names: [[UInt8]] = []
+            for i in 0..<core.childSlots { names.append(core.programName(i)) }
+            let sink = JournalSink(active: usesJournal, journal: journal,
+                                   fields: LineWriter(capacity: usesJournal ? LineRelay.defaultLineLimit + 1024 : 16),
+                                   names: names)
+            relay = OutputRelay(names: names, outputs: options.relayOutputs,
+                                firstPipeTag: Self.firstChildTag + UInt64(core.childSlots), epoll: epoll, sink: sink)
+        } else {
+            relay = nil
+        }
         isPID1 = Processes.isPID1
         ownPID = Processes.ownPID
         if options.becomeSubreaper, !isPID1 {
@@ -120,6 +149,13 @@ public struct Reactor<Core: SupervisorCore> {
             // Only EBADF/EFAULT/EINVAL can fail here, none of which a retry
             // would cure; there is nothing better to do than wait again.
             let ready = (try? epoll.wait()) ?? 0
+            if let relay {
+                // Output first: what a child wrote before it exited goes out
+                // before its exit is reported.
+                for k in 0..<ready {
+                    _ = relay.handles(epoll.tag(at: k))
+                }
+            }
             for k in 0..<ready {
                 dispatch(epoll.tag(at: k))
             }
@@ -129,6 +165,7 @@ public struct Reactor<Core: SupervisorCore> {
             }
         }
         takeTerminalBack()
+        relay?.finish()
         return exitStatus ?? 0
     }
 
@@ -152,7 +189,7 @@ public struct Reactor<Core: SupervisorCore> {
             deliver(.deadline)
         default:
             let child = Int(tag - Self.firstChildTag)
-            guard child < pidfds.count else { return }
+            guard child < pidfds.count else { return }  // -p: handled first
             reapTracked(child)
         }
     }
@@ -201,6 +238,7 @@ public struct Reactor<Core: SupervisorCore> {
         pidfds[child] = -1
         sweep[child] = false
         if child == argvs.count - 1 { takeTerminalBack() }
+        relay?.drainChild(child)
         deliver(.childExited(child: child, status: t.status))
     }
 
@@ -249,7 +287,9 @@ public struct Reactor<Core: SupervisorCore> {
             line.reset()
             core.format(record, into: line)
             if !usesJournal || !sendToJournal(record) {
-                options.logDescriptor.writeAll(line.bytes)
+                if relay?.queueOwnLine(line.bytes, to: options.logDescriptor) != true {
+                    options.logDescriptor.writeAll(line.bytes)
+                }
             }
         case .exit(let status):
             exitStatus = status
@@ -288,11 +328,46 @@ public struct Reactor<Core: SupervisorCore> {
 
     mutating func spawn(_ child: Int) {
         let pid: Int32
-        do {
-            pid = try spawner.spawn(argvs[child])
-        } catch {
-            queue.append(.spawnFailed(child: child, errno: error.rawValue))
-            return
+        if let relay {
+            let output: OutputPipe, errors: OutputPipe
+            do throws(Errno) {
+                output = try OutputPipe()
+                do {
+                    errors = try OutputPipe()
+                } catch {
+                    output.readEnd.close(); output.writeEnd.close()
+                    throw error
+                }
+            } catch {
+                queue.append(.spawnFailed(child: child, errno: error.rawValue))
+                return
+            }
+            let spawned: Int32?
+            var failure: Int32 = 0
+            do {
+                spawned = try spawner.spawn(argvs[child], stdio: (-1, output.writeEnd.rawValue, errors.writeEnd.rawValue))
+            } catch {
+                spawned = nil
+                failure = error.rawValue
+            }
+            // Only the child (and what it starts) holds the write ends now,
+            // so the pipes end when they close them.
+            output.writeEnd.close()
+            errors.writeEnd.close()
+            guard let spawned else {
+                output.readEnd.close(); errors.readEnd.close()
+                queue.append(.spawnFailed(child: child, errno: failure))
+                return
+            }
+            pid = spawned
+            relay.attach(child: child, pid: pid, output: output.readEnd, error: errors.readEnd)
+        } else {
+            do {
+                pid = try spawner.spawn(argvs[child])
+            } catch {
+                queue.append(.spawnFailed(child: child, errno: error.rawValue))
+                return
+            }
         }
         let fd: FileDescriptor
         do throws(Errno) {

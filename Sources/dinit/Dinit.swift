@@ -3,7 +3,7 @@ import Reactor
 import SupervisorCore
 
 let usage: StaticString = """
-Usage: dinit [-q...] [-g] [-j] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
+Usage: dinit [-q...] [-g] [-j] [-p] [-d startup_delay] [-k kill_timeout] -- command -- command -- ...
 Commands: [:wait:][-]command [args, ...]
   :wait:            run the command to completion before starting the next
   -                 a nonzero exit status of the command is no error
@@ -14,6 +14,10 @@ Options:
   -g                send signals to each child's process group, not just
                     the child (reaches a shell script's own children too)
   -j                log to systemd-journald (builds with the Journald trait)
+  -p                tagged output: children's stdout and stderr come through
+                    dinit, every line as "NAME | line" on the same stream
+                    (NAME: the program, padded to the longest); with -j each
+                    line is a journal entry; no effect with -qqq
   -d startup_delay  seconds each command must stay alive before the next
                     starts (default 1; decimals allowed)
   -k kill_timeout   seconds between the stop signal and SIGKILL (default 5)
@@ -39,9 +43,14 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     }
 
     // Descriptors: a pidfd per running daemon, our own four, stdio and
-    // whatever we inherited; the soft limit is raised if it is too low.
+    // whatever we inherited; the soft limit is raised if it is too low. With
+    // -p also the read ends of two pipes per command (a :wait: command's may
+    // outlive it, held by its descendants), two write ends while spawning,
+    // and the spawner's four staging descriptors.
     let daemons = config.commands.reduce(0) { $0 + ($1.isWait ? 0 : 1) }
-    if let limit = Processes.reserveDescriptors(daemons + 1 + 64) {
+    let relays = config.tagOutput && config.quiet < 3
+    let pipes = relays ? 2 * config.commands.count + 2 + 4 : 0
+    if let limit = Processes.reserveDescriptors(daemons + pipes + 1 + 64) {
         let line = LineWriter(capacity: 256)
         line.text("dinit: too many commands ("); line.int(daemons)
         line.text(" daemons) for the open file limit ("); line.int(limit)
@@ -64,6 +73,7 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     var options = ReactorOptions()
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal
+    options.relayOutput = relays
     options.terminalForLastChild = !options.silenceChildren && Terminal.inForeground
     do {
         var reactor = try Reactor(core: core, argvs: argvs, options: options)
