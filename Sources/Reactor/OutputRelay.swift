@@ -15,13 +15,18 @@ import SupervisorCore
 /// descriptor (a regular file, which never stalls), writes are plain.
 ///
 /// When a stream cannot take more, its queue keeps what was not written
-/// (whole lines, up to 8 KiB), the reactor waits for EPOLLOUT on it, and a
+/// (whole lines, up to 32 KiB), the reactor waits for EPOLLOUT on it, and a
 /// child whose lines no longer fit the queue is not read any more: its pipe
 /// fills up and the child blocks in write, while dinit goes on handling
 /// signals, exits and deadlines. When the stream drains, the waiting
 /// children are read again. Nothing is dropped and each stream keeps its
 /// order. Every chunk written ends at a line's end and is at most PIPE_BUF
 /// bytes, so lines of different children are never mixed.
+///
+/// At exit dinit waits up to `ReactorOptions.outputGrace` (the kill timeout,
+/// at least a second) for its streams to take what it has already read;
+/// a shutdown signal during that wait ends it at once. It never waits for
+/// a pipe to end: a descendant that keeps one open does not hold it up.
 final class OutputRelay {
     enum WriteMode { case nowait, polled, plain }
 
@@ -66,9 +71,11 @@ final class OutputRelay {
         pids = Array(repeating: 0, count: names.count)
         self.outputs = outputs
         queues = [OutputQueue(), OutputQueue()]
-        blocked = [false, false]
-        broken = [false, false]
-        modes = [.nowait, .nowait]
+        // Not array literals: a constant literal may be a static, immortal
+        // buffer, which the first write would copy (an allocation).
+        blocked = Array(repeating: false, count: 2)
+        broken = Array(repeating: false, count: 2)
+        modes = Array(repeating: .nowait, count: 2)
         self.firstPipeTag = firstPipeTag
         firstOutputTag = firstPipeTag + UInt64(relays.count)
     }
@@ -113,11 +120,13 @@ final class OutputRelay {
         transfer(r)
     }
 
-    /// Reads once into relay `r`; false when nothing more can be read now.
-    func readOnce(_ r: Int) -> Bool {
+    enum ReadResult { case data, empty, ended, full }
+
+    /// Reads once into relay `r`.
+    func readOnce(_ r: Int) -> ReadResult {
         let relay = relays[r]
         let space = relay.readSpace
-        guard space.count > 0, let base = space.baseAddress else { return false }
+        guard space.count > 0, let base = space.baseAddress else { return .full }
         let fd = FileDescriptor(rawValue: fds[r])
         let n: Int?
         do throws(Errno) {
@@ -125,14 +134,14 @@ final class OutputRelay {
         } catch {
             n = 0  // an error ends this stream like an end of file
         }
-        guard let n else { return false }
+        guard let n else { return .empty }
         if n == 0 {
             relay.endOfInput()
             close(r)
-            return false
+            return .ended
         }
         relay.received(n)
-        return true
+        return .data
     }
 
     func close(_ r: Int) {
@@ -251,7 +260,7 @@ final class OutputRelay {
     func drainChild(_ child: Int) {
         for r in (2 * child)...(2 * child + 1) {
             var reads = 0
-            while reads < 32, fds[r] >= 0, reading[r], readOnce(r) {
+            while reads < 32, fds[r] >= 0, reading[r], readOnce(r) == .data {
                 transfer(r)
                 reads += 1
             }
@@ -259,20 +268,33 @@ final class OutputRelay {
         }
     }
 
-    /// dinit is exiting: one last pass that waits for nothing. What the
-    /// pipes hold is read, partial lines go out as lines, and whatever the
-    /// streams take without waiting is written.
+    /// dinit is exiting: a pass that waits for nothing. What the pipes hold
+    /// is read, a pipe found empty is closed (a descendant that still holds
+    /// it does not keep dinit), its partial line goes out as a line, and
+    /// whatever the streams take without waiting is written. Repeated while
+    /// `hasPendingOutput`, as the streams drain.
     func finish() {
         for r in relays.indices {
             var reads = 0
-            while reads < 32, fds[r] >= 0, readOnce(r) {
+            while fds[r] >= 0, !waiting[r], reads < 64 {
+                let result = readOnce(r)
                 transfer(r)
                 reads += 1
-                if waiting[r] { break }
+                if result != .data { break }
             }
-            relays[r].endOfInput()
-            transfer(r)
+            if fds[r] >= 0, !waiting[r] { close(r) }
+            if fds[r] < 0, !relays[r].atEnd {
+                relays[r].endOfInput()
+                transfer(r)
+            }
         }
+    }
+
+    /// Output read from the children that dinit's streams have not taken yet.
+    var hasPendingOutput: Bool {
+        if !queues[0].isEmpty || !queues[1].isEmpty { return true }
+        for r in relays.indices where waiting[r] || fds[r] >= 0 { return true }
+        return false
     }
 
     /// Queues one of dinit's own log lines behind the tagged lines on

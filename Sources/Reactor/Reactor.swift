@@ -32,6 +32,9 @@ public struct ReactorOptions {
     /// NAME is the core's `programName`. Ignored with `silenceChildren`.
     public var relayOutput = false
     public var relayOutputs = [FileDescriptor.standardOutput, FileDescriptor.standardError]
+    /// -p, at exit: how long to wait for stdout and stderr to take output
+    /// already read from the children (a stalled reader).
+    public var outputGrace: Int64 = 5_000_000_000
 
     public init() {}
 }
@@ -165,8 +168,37 @@ public struct Reactor<Core: SupervisorCore> {
             }
         }
         takeTerminalBack()
-        relay?.finish()
+        if let relay { drainOutput(relay) }
         return exitStatus ?? 0
+    }
+
+    /// -p, at exit: relays what the children wrote before, waiting up to
+    /// `outputGrace` for dinit's stdout and stderr to take it; a shutdown
+    /// signal ends the wait. Child exits are still reaped meanwhile.
+    mutating func drainOutput(_ relay: OutputRelay) {
+        relay.finish()
+        guard relay.hasPendingOutput else { return }
+        deadline = nil
+        try? timer.set(MonotonicClock.now() + options.outputGrace)
+        while relay.hasPendingOutput {
+            let ready = (try? epoll.wait()) ?? 0
+            for k in 0..<ready {
+                let tag = epoll.tag(at: k)
+                if relay.handles(tag) { continue }
+                switch tag {
+                case Self.timerTag:
+                    if (try? timer.drain()) == true { return }
+                case Self.signalTag:
+                    while let received = try? signals.next() {
+                        if SignalNumber.isShutdown(received.signo) { return }
+                        if received.signo == SignalNumber.chld { reapAll() }
+                    }
+                default:
+                    dispatch(tag)
+                }
+            }
+            relay.finish()
+        }
     }
 
     mutating func dispatch(_ tag: UInt64) {

@@ -2,8 +2,9 @@
 /// into lines, each line handed out whole for "NAME | line\n". No syscalls:
 /// the reactor reads into `readSpace` and takes the lines out.
 ///
-/// One relay per child stream, with one buffer of `lineLimit` bytes for the
-/// tagged line, allocated at start-up. A line is at most `lineLimit` bytes
+/// One relay per child stream, with one buffer of `bufferSize` bytes
+/// allocated at start-up (reads take up to that much at once). A line is at
+/// most `lineLimit` bytes
 /// with its tag and newline (4096, PIPE_BUF: one write of it into a pipe is
 /// atomic even with other writers); a longer line is cut there, and the rest
 /// goes on as a new line with the same tag. At the end of input a last line
@@ -11,6 +12,7 @@
 public final class LineRelay {
     /// PIPE_BUF on Linux.
     public static let defaultLineLimit = 4096
+    public static let defaultBufferSize = 16384
     /// Names longer than this are cut in the tag (so a tag leaves room for
     /// a line).
     public static let maxNameWidth = 64
@@ -19,6 +21,7 @@ public final class LineRelay {
     public let prefix: UnsafeBufferPointer<UInt8>
     /// The most bytes of a line (without tag and newline) handed out at once.
     public let capacity: Int
+    public let bufferSize: Int
     let buffer: UnsafeMutablePointer<UInt8>
     /// Unconsumed input is buffer[start..<end].
     var start = 0
@@ -32,7 +35,8 @@ public final class LineRelay {
 
     /// `width`: the tag is padded to this many bytes (the longest name of the
     /// run). Control bytes in the name become `?`.
-    public init(name: [UInt8], width: Int, lineLimit: Int = LineRelay.defaultLineLimit) {
+    public init(name: [UInt8], width: Int, lineLimit: Int = LineRelay.defaultLineLimit,
+                bufferSize: Int = LineRelay.defaultBufferSize) {
         let shown = min(name.count, Self.maxNameWidth)
         let padded = max(shown, min(width, Self.maxNameWidth))
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: padded + 3)
@@ -49,7 +53,8 @@ public final class LineRelay {
         p[padded + 2] = UInt8(ascii: " ")
         prefix = UnsafeBufferPointer(start: p, count: padded + 3)
         capacity = max(lineLimit - prefix.count - 1, 16)
-        buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        self.bufferSize = max(bufferSize, capacity)
+        buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: self.bufferSize)
     }
 
     deinit {
@@ -73,12 +78,12 @@ public final class LineRelay {
             end = n
             if lineLength >= 0 { lineLength = -1 }
         }
-        return UnsafeMutableRawBufferPointer(start: buffer + end, count: capacity - end)
+        return UnsafeMutableRawBufferPointer(start: buffer + end, count: bufferSize - end)
     }
 
     /// `n` bytes were read into `readSpace`.
     public func received(_ n: Int) {
-        precondition(n >= 0 && end + n <= capacity)
+        precondition(n >= 0 && end + n <= bufferSize)
         end += n
     }
 
@@ -94,9 +99,12 @@ public final class LineRelay {
         if lineLength >= 0 { return UnsafeBufferPointer(start: buffer + start, count: lineLength) }
         let n = end - start
         if n == 0 { return nil }
+        // A newline within `capacity` bytes ends the line; without one the
+        // line is cut there.
+        let limit = start + min(n, capacity)
         var i = start + scanned
-        while i < end, buffer[i] != 10 { i += 1 }
-        if i < end {
+        while i < limit, buffer[i] != 10 { i += 1 }
+        if i < limit {
             lineLength = i - start
             lineTerminator = 1
         } else if n >= capacity || atEnd {
@@ -104,7 +112,7 @@ public final class LineRelay {
             lineLength = min(n, capacity)
             lineTerminator = 0
         } else {
-            scanned = n
+            scanned = limit - start
             return nil
         }
         return UnsafeBufferPointer(start: buffer + start, count: lineLength)
@@ -146,7 +154,7 @@ public final class OutputQueue {
     var head = 0
     var tail = 0
 
-    public init(relayCapacity: Int = 8192, capacity: Int = 16384) {
+    public init(relayCapacity: Int = 32768, capacity: Int = 40960) {
         precondition(capacity >= relayCapacity)
         self.relayCapacity = relayCapacity
         self.capacity = capacity

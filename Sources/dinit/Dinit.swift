@@ -74,6 +74,7 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal
     options.relayOutput = relays
+    options.outputGrace = KillGrace.after(config.killTimeout)
     options.terminalForLastChild = !options.silenceChildren && Terminal.inForeground
     do {
         var reactor = try Reactor(core: core, argvs: argvs, options: options)

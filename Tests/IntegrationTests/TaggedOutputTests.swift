@@ -61,6 +61,57 @@ final class TaggedOutputTests: XCTestCase {
         XCTAssertEqual(r.stdout, "printf | first\nprintf | no newline\n", r.summary)
     }
 
+    /// A run that ends right after a child wrote a lot: what dinit has read
+    /// but its stdout has not taken yet still goes out before it exits.
+    func testNothingLostWhenTheRunEnds() throws {
+        let line = String(repeating: "0123456789", count: 7) + "012345678"
+        let lineCount = 100_000
+        let r = try runDinit(["-p", "--", ":wait:sh", "-c", "yes \(line) | head -n \(lineCount)"], timeout: 60)
+        XCTAssertEqual(r.status, 0, String(r.stderr.prefix(2000)))
+        let lines = r.stdoutLines
+        XCTAssertEqual(lines.count, lineCount, String(r.stderr.prefix(2000)))
+        XCTAssertTrue(lines.allSatisfy { $0 == "sh | " + line })
+    }
+
+    /// The reader stalls until the writing child has exited and the run is
+    /// over: dinit waits (up to the kill timeout) for its stdout to take what
+    /// it has read, instead of dropping it on exit.
+    func testStalledReaderAtTheEndGetsEverything() throws {
+        let lineCount = 1_200
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DinitBinary.path)
+        process.arguments = ["-p", "-k", "10", "--", ":wait:sh", "-c",
+                             "i=0; while [ $i -lt \(lineCount) ]; do printf '%099d\\n' $i; i=$((i+1)); done"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { killTree(process.processIdentifier) } }
+        let stderr = OutputBuffer()
+        Thread {
+            while true {
+                let d = err.fileHandleForReading.availableData
+                if d.isEmpty { break }
+                stderr.append(d)
+            }
+            stderr.finish()
+        }.start()
+        let end = Date().addingTimeInterval(20)
+        while Date() < end, !stderr.text.contains("'sh' exited with status 0") { usleep(10_000) }
+        XCTAssertTrue(stderr.text.contains("'sh' exited with status 0"), stderr.text)
+        usleep(300_000)
+        XCTAssertTrue(process.isRunning, "dinit exited with output still unwritten\n\(stderr.text)")
+        let all = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: all, as: UTF8.self).split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, lineCount)
+        let expected = (0..<lineCount).map { "sh | " + String(repeating: "0", count: 99 - String($0).count) + String($0) }
+        XCTAssertTrue(lines == expected, "lines lost or out of order; first difference at "
+                      + "\(Array(zip(lines, expected)).firstIndex { $0 != $1 } ?? min(lines.count, expected.count))")
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
+
     /// A grandchild that inherited the pipe keeps it after its parent has
     /// exited: its lines are still relayed, with the parent's tag.
     func testGrandchildKeepsThePipeAfterItsParentExits() throws {
@@ -154,7 +205,9 @@ final class TaggedOutputTests: XCTestCase {
         _ = waitFor("Exiting", 5)
         let lines = String(decoding: all, as: UTF8.self).split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, lineCount)
-        XCTAssertEqual(lines, (0..<lineCount).map { "python3 | line \($0)" })
+        let expected = (0..<lineCount).map { "python3 | line \($0)" }
+        XCTAssertTrue(lines == expected, "lines lost or out of order; first difference at "
+                      + "\(Array(zip(lines, expected)).firstIndex { $0 != $1 } ?? min(lines.count, expected.count))")
         XCTAssertTrue(stderr.text.contains("python3 | done"), stderr.text)
         XCTAssertEqual(process.terminationStatus, 0, stderr.text)
     }
