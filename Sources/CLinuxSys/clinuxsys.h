@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
@@ -340,6 +341,14 @@ static inline ssize_t cls_write_nowait(int fd, const void *buf, size_t count) {
     v.iov_base = (void *)buf;
     v.iov_len = count;
     return (ssize_t)syscall(SYS_pwritev2, fd, &v, 1, -1L, 0L, RWF_NOWAIT);
+}
+
+/* 1 if both descriptors are the same file (stdout and stderr into one
+ * pipe or terminal, 2>&1), 0 if not or when either cannot be examined. */
+static inline int cls_same_file(int a, int b) {
+    struct stat sa, sb;
+    if (fstat(a, &sa) != 0 || fstat(b, &sb) != 0) return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* 1 if a write to fd would not wait (POLLOUT, or an error a write will

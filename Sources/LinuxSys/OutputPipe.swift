@@ -52,6 +52,11 @@ extension FileDescriptor {
         }
     }
 
+    /// Whether both are the same file (one pipe or terminal for both).
+    public func isSameFile(as other: FileDescriptor) -> Bool {
+        cls_same_file(rawValue, other.rawValue) == 1
+    }
+
     /// Whether a write would not wait now (poll with a zero timeout).
     public var isWritable: Bool {
         (try? retryingEINTR { cls_poll_writable(rawValue) }) != 0

@@ -20,8 +20,10 @@ import SupervisorCore
 /// fills up and the child blocks in write, while dinit goes on handling
 /// signals, exits and deadlines. When the stream drains, the waiting
 /// children are read again. Nothing is dropped and each stream keeps its
-/// order. Every chunk written ends at a line's end and is at most PIPE_BUF
-/// bytes, so lines of different children are never mixed.
+/// order. Every chunk written ends at a line's end, so lines of different
+/// children are never mixed; after a partial write (possible above
+/// PIPE_BUF) the rest of that line goes next, and when stdout and stderr
+/// are one file, before the other stream gets anything.
 ///
 /// At exit dinit waits up to `ReactorOptions.outputGrace` (the kill timeout,
 /// at least a second) for its streams to take what it has already read;
@@ -51,12 +53,21 @@ final class OutputRelay {
     let epoll: Epoll
     let sink: JournalSink
 
-    /// The most bytes one write puts into a stream (PIPE_BUF).
-    static var chunkLimit: Int { LineRelay.defaultLineLimit }
+    /// The most bytes one write puts into a stream. Chunks end at a line's
+    /// end; a write of at most PIPE_BUF into a pipe is all or nothing, a
+    /// larger one may be partial (see `lineOwner`).
+    static var chunkLimit: Int { 65536 }
+    /// When stdout and stderr are the same file (`2>&1`, a terminal): the
+    /// stream whose last write ended inside a line. Until the rest of that
+    /// line is written the other stream is not written to, so lines never
+    /// mix. (Two different files never hold each other up.)
+    var lineOwner = -1
+    let sharedOutput: Bool
 
     init(names: [[UInt8]], outputs: [FileDescriptor], firstPipeTag: UInt64, epoll: Epoll, sink: JournalSink) {
         self.epoll = epoll
         self.sink = sink
+        sharedOutput = outputs[0].isSameFile(as: outputs[1])
         let width = names.reduce(0) { max($0, $1.count) }
         var relays: [LineRelay] = []
         relays.reserveCapacity(2 * names.count)
@@ -185,18 +196,29 @@ final class OutputRelay {
     }
 
     /// Writes queued output to stream `s` until it is empty or the stream
-    /// cannot take more (then waits for EPOLLOUT).
+    /// cannot take more (then waits for EPOLLOUT). When that completes a
+    /// line the other stream was held back for, the other stream goes on.
     func flush(_ s: Int) {
+        let owned = lineOwner == s
+        flushOne(s)
+        if owned, lineOwner < 0 { service(1 - s) }
+    }
+
+    func flushOne(_ s: Int) {
         let queue = queues[s]
-        while !queue.isEmpty, !blocked[s] {
+        while !queue.isEmpty, !blocked[s], lineOwner < 0 || lineOwner == s {
             if broken[s] {
                 queue.removeAll()
+                if lineOwner == s { lineOwner = -1 }
                 return
             }
             let chunk = queue.nextChunk(limit: Self.chunkLimit)
             switch write(s, chunk) {
             case .wrote(let n):
                 queue.consumed(n)
+                if sharedOutput {
+                    lineOwner = n > 0 && chunk[n - 1] != 10 ? s : (lineOwner == s ? -1 : lineOwner)
+                }
             case .wouldBlock:
                 if (try? epoll.addOutput(outputs[s], tag: firstOutputTag + UInt64(s))) != nil {
                     blocked[s] = true
@@ -227,12 +249,17 @@ final class OutputRelay {
         }
     }
 
-    /// Stream `s` can take output again: write, then read the children that
-    /// were paused for it.
+    /// Stream `s` can take output again.
     func writable(_ s: Int) {
         guard blocked[s] else { return }
         try? epoll.remove(outputs[s])
         blocked[s] = false
+        service(s)
+    }
+
+    /// Writes stream `s`'s queue, then reads the children that were paused
+    /// for it.
+    func service(_ s: Int) {
         flush(s)
         var r = s
         while r < relays.count, !blocked[s] {

@@ -12,7 +12,7 @@
 public final class LineRelay {
     /// PIPE_BUF on Linux.
     public static let defaultLineLimit = 4096
-    public static let defaultBufferSize = 16384
+    public static let defaultBufferSize = 65536
     /// Names longer than this are cut in the tag (so a tag leaves room for
     /// a line).
     public static let maxNameWidth = 64
@@ -53,7 +53,8 @@ public final class LineRelay {
         p[padded + 2] = UInt8(ascii: " ")
         prefix = UnsafeBufferPointer(start: p, count: padded + 3)
         capacity = max(lineLimit - prefix.count - 1, 16)
-        self.bufferSize = max(bufferSize, capacity)
+        // Room for a longest line and its newline.
+        self.bufferSize = max(bufferSize, capacity + 1)
         buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: self.bufferSize)
     }
 
@@ -99,15 +100,15 @@ public final class LineRelay {
         if lineLength >= 0 { return UnsafeBufferPointer(start: buffer + start, count: lineLength) }
         let n = end - start
         if n == 0 { return nil }
-        // A newline within `capacity` bytes ends the line; without one the
-        // line is cut there.
-        let limit = start + min(n, capacity)
+        // A newline after at most `capacity` bytes ends the line; without
+        // one the line is cut there.
+        let limit = start + min(n, capacity + 1)
         var i = start + scanned
         while i < limit, buffer[i] != 10 { i += 1 }
         if i < limit {
             lineLength = i - start
             lineTerminator = 1
-        } else if n >= capacity || atEnd {
+        } else if n > capacity || atEnd {
             // Too long for one line (cut), or the last line without a newline.
             lineLength = min(n, capacity)
             lineTerminator = 0
@@ -131,14 +132,76 @@ public final class LineRelay {
     }
 
     /// Moves complete lines, tagged, into `queue` while they fit its relay
-    /// room. Returns true when no complete line is left behind.
+    /// room. Returns true when no complete line is left behind. (The same
+    /// as `nextLine`, `queue.append` and `consumeLine` in a loop, in one
+    /// pass over the buffer: this is the relay's hot path.)
     @discardableResult
     public func drain(into queue: OutputQueue) -> Bool {
-        while let line = nextLine() {
-            if !queue.append(prefix, line) { return false }
+        if lineLength >= 0 {
+            // A line `nextLine` found before: hand it out first.
+            guard let line = nextLine(), queue.append(prefix, line) else { return false }
             consumeLine()
         }
-        return true
+        guard let tag = prefix.baseAddress else { return true }
+        let tagCount = prefix.count
+        var out = queue.contiguousRoom()
+        var room = out.count
+        var at = out.baseAddress!
+        var s = start
+        var full = false
+        while s < end {
+            let limit = s + min(end - s, capacity + 1)
+            let newline = Self.newline(in: buffer, from: s + scanned, to: limit)
+            guard let i = newline ?? (end - s > capacity || atEnd ? s + min(end - s, capacity) : nil) else {
+                scanned = limit - s
+                break
+            }
+            let length = i - s
+            let need = tagCount + length + 1
+            if need > room {
+                full = true
+                break
+            }
+            at.update(from: tag, count: tagCount)
+            (at + tagCount).update(from: buffer + s, count: length)
+            at[tagCount + length] = 10
+            at += need
+            room -= need
+            s = newline == nil ? i : i + 1
+            scanned = 0
+        }
+        queue.filled(out.count - room)
+        start = s
+        if start == end {
+            start = 0
+            end = 0
+            scanned = 0
+        }
+        out = UnsafeMutableBufferPointer(start: nil, count: 0)
+        return !full
+    }
+
+    /// The index of the first newline in buffer[from..<to], eight bytes at
+    /// a time.
+    @inline(__always)
+    static func newline(in buffer: UnsafeMutablePointer<UInt8>, from: Int, to: Int) -> Int? {
+        var i = from
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let newlines: UInt64 = 0x0a0a_0a0a_0a0a_0a0a
+        while i + 8 <= to {
+            let x = UnsafeRawPointer(buffer + i).loadUnaligned(as: UInt64.self) ^ newlines
+            // A byte of x is zero where a newline is; the lowest flagged
+            // byte is the first zero byte (little-endian).
+            let found = (x &- ones) & ~x & highs
+            if found != 0 { return i + found.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        while i < to {
+            if buffer[i] == 10 { return i }
+            i += 1
+        }
+        return nil
     }
 }
 
@@ -154,7 +217,7 @@ public final class OutputQueue {
     var head = 0
     var tail = 0
 
-    public init(relayCapacity: Int = 32768, capacity: Int = 40960) {
+    public init(relayCapacity: Int = 65536, capacity: Int = 73728) {
         precondition(capacity >= relayCapacity)
         self.relayCapacity = relayCapacity
         self.capacity = capacity
@@ -175,6 +238,20 @@ public final class OutputQueue {
         base[tail] = 10
         tail += 1
         return true
+    }
+
+    /// The free room at the end that relayed lines may use, made
+    /// contiguous; `filled` says how much of it was used.
+    public func contiguousRoom() -> UnsafeMutableBufferPointer<UInt8> {
+        let n = relayCapacity - count
+        if n <= 0 { return UnsafeMutableBufferPointer(start: base + tail, count: 0) }
+        if tail + n > capacity { _ = makeRoom(n, limit: relayCapacity) }
+        return UnsafeMutableBufferPointer(start: base + tail, count: min(n, capacity - tail))
+    }
+
+    public func filled(_ n: Int) {
+        precondition(n >= 0 && tail + n <= capacity)
+        tail += n
     }
 
     /// Appends a whole line of dinit's own (ending in a newline) if it fits.

@@ -112,6 +112,31 @@ final class TaggedOutputTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0)
     }
 
+    /// stdout and stderr into one pipe (2>&1) whose reader stalls: writes
+    /// into the full pipe are partial, and still no line is mixed with
+    /// another (the rest of a cut line goes first), none is lost, and each
+    /// stream keeps its order.
+    func testOneFileForBothStreamsNeverMixesLines() throws {
+        let count = 3000
+        let child = "i=0; while [ $i -lt \(count) ]; do printf 'O%0299d\\n' $i; printf 'E%0299d\\n' $i >&2; "
+            + "i=$((i+1)); done"
+        let r = try runProgram("/bin/sh", ["-c", "\(shQuote(DinitBinary.path)) -p -- :wait:sh -c \(shQuote(child)) 2>&1 "
+                                          + "| (sleep 2; cat)"], timeout: 60)
+        XCTAssertEqual(r.status, 0, String(r.stdout.suffix(2000)))
+        var out: [String] = [], err: [String] = [], bad: [String] = []
+        for line in r.stdoutLines {
+            if line.hasPrefix("dinit: ") { continue }
+            if line.hasPrefix("sh | O"), line.utf8.count == 5 + 300 { out.append(String(line.dropFirst(6))) }
+            else if line.hasPrefix("sh | E"), line.utf8.count == 5 + 300 { err.append(String(line.dropFirst(6))) }
+            else { bad.append(line) }
+        }
+        XCTAssertEqual(bad.count, 0, "mixed lines: \(bad.prefix(3).map { String($0.prefix(80)) })")
+        let expected = (0..<count).map { String(repeating: "0", count: 299 - String($0).count) + String($0) }
+        XCTAssertTrue(out == expected, "stdout lines lost or out of order (\(out.count))")
+        XCTAssertTrue(err == expected, "stderr lines lost or out of order (\(err.count))")
+        XCTAssertTrue(r.stdout.contains("dinit: Exiting, status 0"), String(r.stdout.suffix(500)))
+    }
+
     /// A grandchild that inherited the pipe keeps it after its parent has
     /// exited: its lines are still relayed, with the parent's tag.
     func testGrandchildKeepsThePipeAfterItsParentExits() throws {

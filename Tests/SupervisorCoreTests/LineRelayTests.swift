@@ -109,6 +109,25 @@ final class LineRelayTests: XCTestCase {
         XCTAssertEqual(lines, [4096, 4096, 10_000 - 2 * (4096 - 7) + 7])
     }
 
+    /// A line of exactly the longest length is one line, not a full line and
+    /// an empty one; one byte more is cut.
+    func testLineOfExactlyTheLimit() {
+        let relay = LineRelay(name: bytesOf("a"), width: 1, lineLimit: 32)
+        let exact = String(repeating: "e", count: relay.capacity)
+        feed(relay, exact + "\n" + exact + "f\n", sinkQueue)
+        relay.drain(into: sinkQueue)
+        XCTAssertEqual(taken(sinkQueue), "a | \(exact)\na | \(exact)\na | f\n")
+        // The same through nextLine (the journal's path).
+        let other = LineRelay(name: bytesOf("a"), width: 1, lineLimit: 32, bufferSize: 64)
+        feed(other, exact + "\n" + exact + "f\n", sinkQueue)
+        var got: [String] = []
+        while let line = other.nextLine() {
+            got.append(String(decoding: Array(line), as: UTF8.self))
+            other.consumeLine()
+        }
+        XCTAssertEqual(got, [exact, exact, "f"])
+    }
+
     func testControlBytesInTheNameAreReplacedAndLongNamesCut() {
         let relay = LineRelay(name: bytesOf("a\nb"), width: 3)
         XCTAssertEqual(String(decoding: Array(relay.prefix), as: UTF8.self), "a?b | ")
