@@ -212,7 +212,8 @@ final class OutputRelay {
                 if lineOwner == s { lineOwner = -1 }
                 return
             }
-            let chunk = queue.nextChunk(limit: Self.chunkLimit)
+            // After a POLLOUT (a terminal) only PIPE_BUF is sure to fit.
+            let chunk = queue.nextChunk(limit: modes[s] == .polled ? LineRelay.defaultLineLimit : Self.chunkLimit)
             switch write(s, chunk) {
             case .wrote(let n):
                 queue.consumed(n)
