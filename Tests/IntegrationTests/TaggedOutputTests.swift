@@ -112,6 +112,42 @@ final class TaggedOutputTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0)
     }
 
+    /// The wait for a stalled reader at exit is bounded: a TERM ends it at
+    /// once (and without one, the kill timeout would).
+    func testATermEndsTheWaitForAStalledReaderAtExit() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DinitBinary.path)
+        process.arguments = ["-p", "-k", "30", "--", ":wait:sh", "-c",
+                             "i=0; while [ $i -lt 1200 ]; do printf '%099d\\n' $i; i=$((i+1)); done"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { killTree(process.processIdentifier) } }
+        let stderr = OutputBuffer()
+        Thread {
+            while true {
+                let d = err.fileHandleForReading.availableData
+                if d.isEmpty { break }
+                stderr.append(d)
+            }
+            stderr.finish()
+        }.start()
+        var end = Date().addingTimeInterval(20)
+        while Date() < end, !stderr.text.contains("'sh' exited with status 0") { usleep(10_000) }
+        usleep(500_000)
+        XCTAssertTrue(process.isRunning, "dinit should wait for its stdout\n\(stderr.text)")
+        let sent = Date()
+        kill(process.processIdentifier, SIGTERM)
+        end = Date().addingTimeInterval(10)
+        while Date() < end, process.isRunning { usleep(10_000) }
+        XCTAssertFalse(process.isRunning, "a TERM did not end the wait")
+        XCTAssertLessThan(Date().timeIntervalSince(sent), 3)
+        // Never read: nothing more is asked of the pipe than what it holds.
+        _ = out
+    }
+
     /// stdout and stderr into one pipe (2>&1) whose reader stalls: writes
     /// into the full pipe are partial, and still no line is mixed with
     /// another (the rest of a cut line goes first), none is lost, and each
