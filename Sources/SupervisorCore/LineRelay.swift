@@ -74,7 +74,7 @@ public final class LineRelay {
         if atEnd { return UnsafeMutableRawBufferPointer(start: buffer, count: 0) }
         if start > 0 {
             let n = end - start
-            if n > 0 { (buffer).update(from: buffer + start, count: n) }
+            if n > 0 { copyBytes(to: buffer, from: buffer + start, n) }
             start = 0
             end = n
             if lineLength >= 0 { lineLength = -1 }
@@ -162,8 +162,8 @@ public final class LineRelay {
                 full = true
                 break
             }
-            at.update(from: tag, count: tagCount)
-            (at + tagCount).update(from: buffer + s, count: length)
+            copyBytes(to: at, from: tag, tagCount)
+            copyBytes(to: at + tagCount, from: buffer + s, length)
             at[tagCount + length] = 10
             at += need
             room -= need
@@ -293,7 +293,7 @@ public final class OutputQueue {
         if count + n > limit { return false }
         if tail + n > capacity {
             let c = count
-            if c > 0 { base.update(from: base + head, count: c) }
+            if c > 0 { copyBytes(to: base, from: base + head, c) }
             head = 0
             tail = c
         }
@@ -302,7 +302,19 @@ public final class OutputQueue {
 
     func copy(_ b: UnsafeBufferPointer<UInt8>) {
         guard let p = b.baseAddress, b.count > 0 else { return }
-        (base + tail).update(from: p, count: b.count)
+        copyBytes(to: base + tail, from: p, b.count)
         tail += b.count
     }
+}
+
+/// memmove. (`update(from:count:)` became a byte-at-a-time loop in the
+/// Embedded -Osize build; raw `copyMemory` is the memmove intrinsic.)
+@inline(__always)
+func copyBytes(to: UnsafeMutablePointer<UInt8>, from: UnsafePointer<UInt8>, _ count: Int) {
+    UnsafeMutableRawPointer(to).copyMemory(from: UnsafeRawPointer(from), byteCount: count)
+}
+
+@inline(__always)
+func copyBytes(to: UnsafeMutablePointer<UInt8>, from: UnsafeMutablePointer<UInt8>, _ count: Int) {
+    UnsafeMutableRawPointer(to).copyMemory(from: UnsafeRawPointer(from), byteCount: count)
 }
