@@ -15,7 +15,7 @@ import SupervisorCore
 /// descriptor (a regular file, which never stalls), writes are plain.
 ///
 /// When a stream cannot take more, its queue keeps what was not written
-/// (whole lines, up to 32 KiB), the reactor waits for EPOLLOUT on it, and a
+/// (whole lines, up to 64 KiB), the reactor waits for EPOLLOUT on it, and a
 /// child whose lines no longer fit the queue is not read any more: its pipe
 /// fills up and the child blocks in write, while dinit goes on handling
 /// signals, exits and deadlines. When the stream drains, the waiting
