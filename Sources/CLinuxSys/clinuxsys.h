@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stddef.h>
@@ -31,9 +32,11 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -51,6 +54,9 @@
 #endif
 #ifndef PIDFD_SIGNAL_PROCESS_GROUP
 #define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2)
+#endif
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
 #endif
 #ifndef PR_SET_CHILD_SUBREAPER
 #define PR_SET_CHILD_SUBREAPER 36
@@ -297,6 +303,14 @@ struct cls_spawner {
     posix_spawnattr_t attr;
     posix_spawn_file_actions_t actions;
     int has_actions;
+    /* Per-spawn stdio (dinit -p): file actions built once that dup2 three
+     * fixed staging descriptors onto 0, 1 and 2. A spawn points the staging
+     * descriptors at the requested ones (dup3, no allocation) and back at
+     * /dev/null afterwards, so no pipe end stays open in them. */
+    posix_spawn_file_actions_t stdio_actions;
+    int has_stdio;
+    int staging[3];
+    int null_fd;
 };
 
 /* Children get an empty signal mask, every signal at its default
@@ -313,6 +327,9 @@ static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
      * the child and musl passes on an inherited SIG_IGN. */
     for (int sig = 32; sig <= 34 && sig < NSIG; sig++) cls_sigset_add_raw(&all, sig);
     sp->has_actions = 0;
+    sp->has_stdio = 0;
+    sp->null_fd = -1;
+    sp->staging[0] = sp->staging[1] = sp->staging[2] = -1;
     if ((rc = posix_spawnattr_init(&sp->attr)) != 0) return rc;
     if ((rc = posix_spawnattr_setsigmask(&sp->attr, &empty)) != 0) return rc;
     if ((rc = posix_spawnattr_setsigdefault(&sp->attr, &all)) != 0) return rc;
@@ -329,19 +346,60 @@ static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
     return 0;
 }
 
+/* dup3 and pipe2 are declared only with _GNU_SOURCE (see the top). */
+static inline int cls_dup3(int from, int to, int flags) { return (int)syscall(SYS_dup3, from, to, flags); }
+
+/* Prepares per-spawn stdio (see struct cls_spawner): the staging
+ * descriptors are numbered 3 or above, so that none of them is 0, 1 or 2
+ * even when dinit was started with one of those closed. Returns 0 or an
+ * errno value. */
+static inline int cls_spawner_init_stdio(struct cls_spawner *sp) {
+    int rc, null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0) return errno;
+    sp->null_fd = fcntl(null_fd, F_DUPFD_CLOEXEC, 3);
+    close(null_fd);
+    if (sp->null_fd < 0) return errno;
+    for (int k = 0; k < 3; k++) {
+        sp->staging[k] = fcntl(sp->null_fd, F_DUPFD_CLOEXEC, 3);
+        if (sp->staging[k] < 0) return errno;
+    }
+    if ((rc = posix_spawn_file_actions_init(&sp->stdio_actions)) != 0) return rc;
+    for (int k = 0; k < 3; k++) {
+        if ((rc = posix_spawn_file_actions_adddup2(&sp->stdio_actions, sp->staging[k], k)) != 0) return rc;
+    }
+    sp->has_stdio = 1;
+    return 0;
+}
+
 /* posix_spawnp: PATH lookup, no shell. Returns 0 or an errno value (exec
- * failures are reported here by both glibc and musl). envp NULL: our own
- * environment. */
+  * failures are reported here by both glibc and musl). envp NULL: our own
+  * environment.
+  *
+  * stdio: NULL, or the three descriptors the child gets as 0, 1 and 2, -1
+  * meaning "inherit" (as without stdio); needs cls_spawner_init_stdio. An
+  * inherited descriptor that dinit does not have open becomes /dev/null. */
 static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file, char *const argv[],
-                            char *const envp[]) {
+                            char *const envp[], const int *stdio) {
+    char *const *env = envp ? envp : environ;
     /* musl's posix_spawn restores the mask it saw with 32-34 taken out:
      * put the mask back as it was, 32-34 blocked again (one arriving in
      * between is caught by cls_reserved_handler). */
     sigset_t mask;
     sigemptyset(&mask);
     cls_rt_sigprocmask(SIG_BLOCK, NULL, &mask);
-    int rc = posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv,
-                          envp ? envp : environ);
+    int rc = 0;
+    if (stdio == NULL || (stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0)) {
+        rc = posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv, env);
+    } else if (!sp->has_stdio) {
+        rc = EINVAL;
+    } else {
+        for (int k = 0; k < 3 && rc == 0; k++) {
+            int source = stdio[k] >= 0 ? stdio[k] : k;
+            if (cls_dup3(source, sp->staging[k], O_CLOEXEC) < 0 && !(stdio[k] < 0 && errno == EBADF)) rc = errno;
+        }
+        if (rc == 0) rc = posix_spawnp(pid, file, &sp->stdio_actions, &sp->attr, argv, env);
+        for (int k = 0; k < 3; k++) (void)cls_dup3(sp->null_fd, sp->staging[k], O_CLOEXEC);
+    }
     cls_rt_sigprocmask(SIG_SETMASK, &mask, NULL);
     return rc;
 }
@@ -349,6 +407,56 @@ static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file
 /* ---- descriptors ---- */
 
 static inline int cls_open_devnull(void) { return open("/dev/null", O_RDWR | O_CLOEXEC); }
+
+/* A pipe for a child's output: both ends close-on-exec (the child gets the
+ * write end through dup2, which clears the flag only on its copy), the read
+ * end non-blocking (only dinit reads it; the child's end stays blocking). */
+static inline int cls_output_pipe(int fds[2]) {
+    if (syscall(SYS_pipe2, fds, O_CLOEXEC) != 0) return -1;
+    int flags = fcntl(fds[0], F_GETFL);
+    if (flags < 0 || fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* A write that fails with EAGAIN instead of waiting, without touching the
+ * descriptor's O_NONBLOCK: that flag belongs to the open file description,
+ * which dinit's stdout and stderr share with other processes (a terminal
+ * that is also a child's stdin, a shell that started dinit). pwritev2 with
+ * offset -1 writes at the current position, as write(2). Kernels or files
+ * without RWF_NOWAIT support fail with EOPNOTSUPP (or EINVAL on kernels
+ * before 4.14). glibc declares pwritev2 only with _GNU_SOURCE: raw syscall. */
+static inline ssize_t cls_write_nowait(int fd, const void *buf, size_t count) {
+    struct iovec v;
+    v.iov_base = (void *)buf;
+    v.iov_len = count;
+    return (ssize_t)syscall(SYS_pwritev2, fd, &v, 1, -1L, 0L, RWF_NOWAIT);
+}
+
+/* 1 if both descriptors are the same file (stdout and stderr into one
+ * pipe or terminal, 2>&1), 0 if not or when either cannot be examined. */
+static inline int cls_same_file(int a, int b) {
+    struct stat sa, sb;
+    if (fstat(a, &sa) != 0 || fstat(b, &sb) != 0) return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* 1 if a write to fd would not wait (POLLOUT, or an error a write will
+ * report), 0 if it would, -1 with errno. */
+static inline int cls_poll_writable(int fd) {
+    struct pollfd p;
+    p.fd = fd;
+    p.events = POLLOUT;
+    p.revents = 0;
+    int n = poll(&p, 1, 0);
+    if (n < 0) return -1;
+    return n > 0 ? 1 : 0;
+}
 static inline int cls_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
 
 /* Opens /dev/null onto each of descriptors 0, 1 and 2 that is closed, so
@@ -403,6 +511,16 @@ static inline int cls_epoll_add(int epfd, int fd, uint64_t tag) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Waits for fd to take output (a stalled stdout or stderr); EPOLLERR and
+ * EPOLLHUP are reported as well, and the write that follows sees them. */
+static inline int cls_epoll_add_output(int epfd, int fd, uint64_t tag) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLOUT;
     ev.data.u64 = tag;
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }

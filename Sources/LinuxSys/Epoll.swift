@@ -17,6 +17,12 @@ public struct Epoll {
         _ = try retryingEINTR { cls_epoll_add(fd.rawValue, target.rawValue, tag) }
     }
 
+    /// Waits for `target` to take output (EPOLLOUT); level-triggered, so
+    /// it is added only while output is held back, and removed after.
+    public func addOutput(_ target: FileDescriptor, tag: UInt64) throws(Errno) {
+        _ = try retryingEINTR { cls_epoll_add_output(fd.rawValue, target.rawValue, tag) }
+    }
+
     public func remove(_ target: FileDescriptor) throws(Errno) {
         _ = try retryingEINTR { cls_epoll_del(fd.rawValue, target.rawValue) }
     }

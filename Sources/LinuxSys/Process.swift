@@ -109,20 +109,37 @@ public enum Processes {
 public struct Spawner {
     let state: UnsafeMutablePointer<cls_spawner>
 
-    public init(devNull: FileDescriptor?) throws(Errno) {
+    /// `stdioOverrides`: prepare per-spawn stdio (`spawn(_:stdio:)`), at the
+    /// cost of four descriptors of dinit's own.
+    public init(devNull: FileDescriptor?, stdioOverrides: Bool = false) throws(Errno) {
         state = UnsafeMutablePointer<cls_spawner>.allocate(capacity: 1)
         let rc = cls_spawner_init(state, devNull?.rawValue ?? -1)
         if rc != 0 { throw Errno(rc) }
+        if stdioOverrides {
+            let rc = cls_spawner_init_stdio(state)
+            if rc != 0 { throw Errno(rc) }
+        }
     }
 
+    /// The descriptors a child gets as its stdin, stdout and stderr; -1
+    /// inherits dinit's own.
+    public typealias Stdio = (input: Int32, output: Int32, error: Int32)
+    public static var inherited: Stdio { (-1, -1, -1) }
+
     /// Spawns `argv[0]` (PATH lookup, no shell). `argv` ends with nil;
-    /// `environment` (nil-terminated) defaults to our own.
+    /// `environment` (nil-terminated) defaults to our own. Overriding
+    /// `stdio` needs a spawner made with `stdioOverrides`; it allocates
+    /// nothing either.
     public func spawn(_ argv: UnsafePointer<UnsafeMutablePointer<CChar>?>,
-                      environment: UnsafePointer<UnsafeMutablePointer<CChar>?>? = nil) throws(Errno) -> Int32 {
+                      environment: UnsafePointer<UnsafeMutablePointer<CChar>?>? = nil,
+                      stdio: Stdio = Spawner.inherited) throws(Errno) -> Int32 {
         var pid: pid_t = 0
         guard let file = argv[0] else { throw Errno(EINVAL) }
+        var fds = stdio
         while true {
-            let rc = cls_spawn(state, &pid, file, argv, environment)
+            let rc = withUnsafePointer(to: &fds) { p in
+                p.withMemoryRebound(to: Int32.self, capacity: 3) { cls_spawn(state, &pid, file, argv, environment, $0) }
+            }
             if rc == 0 { return pid }
             if rc != EINTR { throw Errno(rc) }
         }

@@ -33,6 +33,15 @@ public struct ReactorOptions {
     /// at the reactor's notify socket and whose messages (and those of its
     /// process group) reach the core as `notify` events. Empty: none.
     public var notifyChildren: [Bool] = []
+    /// Tagged output (dinit -p): each child's stdout and stderr go through a
+    /// pipe to the reactor, which writes every line as "NAME | line" to
+    /// `relayOutputs` (stdout, stderr) or, with `journal`, to the journal.
+    /// NAME is the core's `programName`. Ignored with `silenceChildren`.
+    public var relayOutput = false
+    public var relayOutputs = [FileDescriptor.standardOutput, FileDescriptor.standardError]
+    /// -p, at exit: how long to wait for stdout and stderr to take output
+    /// already read from the children (a stalled reader).
+    public var outputGrace: Int64 = 5_000_000_000
 
     public init() {}
 }
@@ -82,6 +91,8 @@ public struct Reactor<Core: SupervisorCore> {
     var deadline: Int64? = nil
     var exitStatus: Int32? = nil
     var terminalGiven = false
+    /// -p: the children's output pipes and what waits for stdout/stderr.
+    let relay: OutputRelay?
     /// The sd_notify socket, when some child is a `:notify:` command.
     let notifySocket: NotifySocket?
     /// Our own service manager, when NOTIFY_SOCKET was set.
@@ -98,6 +109,15 @@ public struct Reactor<Core: SupervisorCore> {
     // that no longer runs and is ignored: no generation counter is needed.
     // The notify socket is opened before the first spawn and never closed
     // or replaced, so its tag always means that one socket.
+    //
+    // With -p, after the children: child i's stdout and stderr pipes as
+    // firstPipeTag + 2i and + 2i + 1, then dinit's stdout and stderr (waited
+    // on for EPOLLOUT while stalled) as the last two. A relay's pipe is
+    // opened once, at its child's only spawn, and marked closed (-1) when
+    // it is closed, before its index could be used again (it never is): an
+    // event fetched for a pipe closed since names a closed relay and is
+    // ignored; one for a stream that is no longer stalled is ignored too.
+    // No generation counter is needed here either.
     static var signalTag: UInt64 { 0 }
     static var timerTag: UInt64 { 1 }
     static var notifyTag: UInt64 { 2 }
@@ -132,7 +152,8 @@ public struct Reactor<Core: SupervisorCore> {
                 devNull = try FileDescriptor.openDevNull()
             }
         }
-        spawner = try Spawner(devNull: devNull)
+        let relays = options.relayOutput && !options.silenceChildren
+        spawner = try Spawner(devNull: devNull, stdioOverrides: relays)
         if options.notifyChildren.contains(true) {
             let socket = try NotifySocket()
             try epoll.add(socket.fd, tag: Self.notifyTag)
@@ -152,6 +173,17 @@ public struct Reactor<Core: SupervisorCore> {
         line = LineWriter(capacity: 1024)
         usesJournal = options.journal && Journal.reachable
         fields = LineWriter(capacity: usesJournal ? 2048 : 16)
+        if relays {
+            var names: [[UInt8]] = []
+            for i in 0..<core.childSlots { names.append(core.programName(i)) }
+            let sink = JournalSink(active: usesJournal, journal: journal,
+                                   fields: LineWriter(capacity: usesJournal ? LineRelay.defaultLineLimit + 1024 : 16),
+                                   names: names)
+            relay = OutputRelay(names: names, outputs: options.relayOutputs,
+                                firstPipeTag: Self.firstChildTag + UInt64(core.childSlots), epoll: epoll, sink: sink)
+        } else {
+            relay = nil
+        }
         isPID1 = Processes.isPID1
         ownPID = Processes.ownPID
         // Only a subreaper that collects orphans lists and records them.
@@ -169,6 +201,13 @@ public struct Reactor<Core: SupervisorCore> {
             // Only EBADF/EFAULT/EINVAL can fail here, none of which a retry
             // would cure; there is nothing better to do than wait again.
             let ready = (try? epoll.wait()) ?? 0
+            if let relay {
+                // Output first: what a child wrote before it exited goes out
+                // before its exit is reported.
+                for k in 0..<ready {
+                    _ = relay.handles(epoll.tag(at: k))
+                }
+            }
             for k in 0..<ready {
                 dispatch(epoll.tag(at: k))
             }
@@ -178,7 +217,37 @@ public struct Reactor<Core: SupervisorCore> {
             }
         }
         takeTerminalBack()
+        if let relay { drainOutput(relay) }
         return exitStatus ?? 0
+    }
+
+    /// -p, at exit: relays what the children wrote before, waiting up to
+    /// `outputGrace` for dinit's stdout and stderr to take it; a shutdown
+    /// signal ends the wait. Child exits are still reaped meanwhile.
+    mutating func drainOutput(_ relay: OutputRelay) {
+        relay.finish()
+        guard relay.hasPendingOutput else { return }
+        deadline = nil
+        try? timer.set(MonotonicClock.now() + options.outputGrace)
+        while relay.hasPendingOutput {
+            let ready = (try? epoll.wait()) ?? 0
+            for k in 0..<ready {
+                let tag = epoll.tag(at: k)
+                if relay.handles(tag) { continue }
+                switch tag {
+                case Self.timerTag:
+                    if (try? timer.drain()) == true { return }
+                case Self.signalTag:
+                    while let received = try? signals.next() {
+                        if SignalNumber.isShutdown(received.signo) { return }
+                        if received.signo == SignalNumber.chld { reapAll() }
+                    }
+                default:
+                    dispatch(tag)
+                }
+            }
+            relay.finish()
+        }
     }
 
     mutating func dispatch(_ tag: UInt64) {
@@ -204,7 +273,7 @@ public struct Reactor<Core: SupervisorCore> {
             deliver(.deadline)
         default:
             let child = Int(tag - Self.firstChildTag)
-            guard child < pidfds.count else { return }
+            guard child < pidfds.count else { return }  // -p: handled first
             reapTracked(child)
         }
     }
@@ -283,6 +352,7 @@ public struct Reactor<Core: SupervisorCore> {
         pidfds[child] = -1
         sweep[child] = false
         if child == argvs.count - 1 { takeTerminalBack() }
+        relay?.drainChild(child)
         deliver(.childExited(child: child, status: t.status))
     }
 
@@ -335,7 +405,9 @@ public struct Reactor<Core: SupervisorCore> {
             line.reset()
             core.format(record, into: line)
             if !usesJournal || !sendToJournal(record) {
-                options.logDescriptor.writeAll(line.bytes)
+                if relay?.queueOwnLine(line.bytes, to: options.logDescriptor) != true {
+                    options.logDescriptor.writeAll(line.bytes)
+                }
             }
         case .exit(let status):
             exitStatus = status
@@ -388,12 +460,48 @@ public struct Reactor<Core: SupervisorCore> {
 
     mutating func spawn(_ child: Int) {
         let pid: Int32
-        do {
-            let notify = child < options.notifyChildren.count && options.notifyChildren[child]
-            pid = try spawner.spawn(argvs[child], environment: notify ? notifyEnvironment : plainEnvironment)
-        } catch {
-            queue.append(.spawnFailed(child: child, errno: error.rawValue))
-            return
+        let notify = child < options.notifyChildren.count && options.notifyChildren[child]
+        let environment = notify ? notifyEnvironment : plainEnvironment
+        if let relay {
+            let output: OutputPipe, errors: OutputPipe
+            do throws(Errno) {
+                output = try OutputPipe()
+                do {
+                    errors = try OutputPipe()
+                } catch {
+                    output.readEnd.close(); output.writeEnd.close()
+                    throw error
+                }
+            } catch {
+                queue.append(.spawnFailed(child: child, errno: error.rawValue))
+                return
+            }
+            let spawned: Int32?
+            var failure: Int32 = 0
+            do {
+                spawned = try spawner.spawn(argvs[child], environment: environment, stdio: (-1, output.writeEnd.rawValue, errors.writeEnd.rawValue))
+            } catch {
+                spawned = nil
+                failure = error.rawValue
+            }
+            // Only the child (and what it starts) holds the write ends now,
+            // so the pipes end when they close them.
+            output.writeEnd.close()
+            errors.writeEnd.close()
+            guard let spawned else {
+                output.readEnd.close(); errors.readEnd.close()
+                queue.append(.spawnFailed(child: child, errno: failure))
+                return
+            }
+            pid = spawned
+            relay.attach(child: child, pid: pid, output: output.readEnd, error: errors.readEnd)
+        } else {
+            do {
+                pid = try spawner.spawn(argvs[child], environment: environment)
+            } catch {
+                queue.append(.spawnFailed(child: child, errno: error.rawValue))
+                return
+            }
         }
         let fd: FileDescriptor
         do throws(Errno) {

@@ -281,11 +281,13 @@ public struct DinitConfiguration: Equatable {
     public var successStatuses = ExitStatusSet()
     /// `-t seconds`: the whole shutdown fits in this; nil: no budget.
     public var stopBudget: Nanoseconds? = nil
+    /// `-p`: children's output comes through dinit, each line tagged.
+    public var tagOutput = false
     public var commands: [ParsedCommand] = []
     public init() {}
 }
 
-/// `dinit [-q...] [-g] [-e status]... [-d startup_delay] [-k kill_timeout] [-r ready_timeout] [-t stop_budget]
+/// `dinit [-q...] [-g] [-j] [-p] [-e status]... [-d startup_delay] [-k kill_timeout] [-r ready_timeout] [-t stop_budget]
 /// -- command -- ...`
 /// `command := [:key[=value]:]...[-]program [args...]` (see CommandPrefix).
 /// The first `--` may be left out
@@ -298,7 +300,7 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
     scanning: while true {
         switch try scanner.next(valueOptions: [UInt8(ascii: "d"), UInt8(ascii: "k"), UInt8(ascii: "e"),
                                                UInt8(ascii: "t"), UInt8(ascii: "r")],
-                                flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j")]) {
+                                flagOptions: [UInt8(ascii: "g"), UInt8(ascii: "j"), UInt8(ascii: "p")]) {
         case .end: break scanning
         case .help: return .help
         case .version: return .version
@@ -307,6 +309,7 @@ public func parseDinitArguments(_ argv: [[UInt8]]) throws(ArgumentError) -> Invo
             if config.quiet > 3 { throw ArgumentError(.tooManyQuiet) }
             if letters.contains(UInt8(ascii: "g")) { config.signalGroups = true }
             if letters.contains(UInt8(ascii: "j")) { config.journal = true }
+            if letters.contains(UInt8(ascii: "p")) { config.tagOutput = true }
         case .value(let option, let value):
             if option == UInt8(ascii: "e") {
                 guard let status = ExitStatusSet.parse(value) else { throw ArgumentError(.invalidStatus, value) }

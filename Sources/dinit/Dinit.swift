@@ -3,7 +3,7 @@ import Reactor
 import SupervisorCore
 
 let usage: StaticString = """
-Usage: dinit [-q...] [-g] [-j] [-e status]... [-d startup_delay] [-k kill_timeout]
+Usage: dinit [-q...] [-g] [-j] [-p] [-e status]... [-d startup_delay] [-k kill_timeout]
              [-r ready_timeout] [-t stop_budget] -- command -- command -- ...
 Commands: [:key[=value]:]...[-]command [args, ...]
   (prefixes in any order, each at most once, e.g. :wait::name=db:-cmd;
@@ -22,6 +22,10 @@ Options:
   -g                send signals to each child's process group, not just
                     the child (reaches a shell script's own children too)
   -j                log to systemd-journald (builds with the Journald trait)
+  -p                tagged output: children's stdout and stderr come through
+                    dinit, every line as "NAME | line" on the same stream
+                    (NAME: its :name= or the program, padded to the longest); with -j each
+                    line is a journal entry; no effect with -qqq
   -e status         a child exit status (0-255) that counts as success for
                     dinit's own; a child killed by a signal counts as the
                     signal number (-e 15: SIGTERM). Repeatable.
@@ -60,10 +64,14 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     // a pidfd per running daemon, one for a running :wait: command, the
     // signalfd, timerfd and epoll fd, /dev/null (-qqq), the journal socket
     // (-j), and at most two at a time for a spawn (musl's posix_spawn pipe)
-    // or a read of /proc (the orphan list). The soft limit is raised if it
-    // is too low.
+    // or a read of /proc (the orphan list). With -p also the read ends of
+    // two pipes per command (a :wait: command's may outlive it, held by its
+    // descendants), two write ends while spawning, and the spawner's four
+    // staging descriptors. The soft limit is raised if it is too low.
     let daemons = config.commands.reduce(0) { $0 + ($1.isWait ? 0 : 1) }
-    if let limit = Processes.reserveDescriptors(daemons + 1 + 3 + 1 + 1 + 2) {
+    let relays = config.tagOutput && config.quiet < 3
+    let pipes = relays ? 2 * config.commands.count + 2 + 4 : 0
+    if let limit = Processes.reserveDescriptors(daemons + pipes + 1 + 3 + 1 + 1 + 2) {
         let line = LineWriter(capacity: 256)
         line.text("dinit: too many commands ("); line.int(daemons)
         line.text(" daemons) for the open file limit ("); line.int(limit)
@@ -92,6 +100,8 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     options.silenceChildren = config.quiet >= 3
     options.journal = config.journal
     options.notifyChildren = config.commands.map { $0.isNotify }
+    options.relayOutput = relays
+    options.outputGrace = KillGrace.after(config.killTimeout)
     options.terminalForLastChild = !options.silenceChildren && Terminal.inForeground
     if options.silenceChildren {
         do {

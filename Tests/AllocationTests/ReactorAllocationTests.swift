@@ -171,7 +171,9 @@ final class ReactorAllocationTests: XCTestCase {
     func runCounted<Inner: SupervisorCore>(_ inner: Inner, _ argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>],
                                            state: SharedState, sweepStoppedGroups: Bool = false,
                                            notifyChildren: [Bool]? = nil,
-                                           stopTimeout: Double, _ drive: (Int32) throws -> Void) throws
+                                           stopTimeout: Double,
+                                           configure: (inout ReactorOptions) -> Void = { _ in },
+                                           _ drive: (Int32) throws -> Void) throws
         -> ReactorJob<CountingCore<Inner>> {
         let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devNull) }
@@ -181,6 +183,7 @@ final class ReactorAllocationTests: XCTestCase {
         if sweepStoppedGroups { options.sweepStoppedGroups = true }
         if let notifyChildren { options.notifyChildren = notifyChildren }
         options.logDescriptor = FileDescriptor(rawValue: devNull)
+        configure(&options)
 
         let job = ReactorJob(CountingCore(inner: inner, state: state), argvs, options)
         Thread { job.run() }.start()
@@ -371,6 +374,106 @@ final class ReactorAllocationTests: XCTestCase {
         // forged ones are not events).
         XCTAssertEqual(state[.notifies], 2 + 4 * (bursts + 1))
         try assertNoAllocations(allocations, "the reactor allocated while handling notify traffic")
+    }
+
+    /// Reads two pipes on a thread of its own, stalling now and then (so
+    /// the reactor's output backs up and it waits for EPOLLOUT), and counts
+    /// the lines that start with a given tag.
+    final class StallingReader: @unchecked Sendable {
+        let fds: [Int32]
+        let tags: [[UInt8]]
+        let lock = NSLock()
+        var counts = [0, 0]
+        var bytes = 0
+        var pending: [[UInt8]] = [[], []]
+
+        init(fds: [Int32], tags: [String]) {
+            self.fds = fds
+            self.tags = tags.map { Array($0.utf8) }
+        }
+
+        func start() {
+            for s in 0..<2 { Thread { self.run(s) }.start() }
+        }
+
+        func run(_ s: Int) {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var sinceStall = 0
+            // A long stall first: the children's output fills the pipes.
+            usleep(300_000)
+            while true {
+                let n = read(fds[s], &buffer, buffer.count)
+                if n <= 0 { return }
+                lock.lock()
+                bytes += n
+                for b in buffer[0..<n] {
+                    if b == 10 {
+                        if pending[s].starts(with: tags[s]) { counts[s] += 1 }
+                        pending[s].removeAll(keepingCapacity: true)
+                    } else if pending[s].count < 64 {
+                        pending[s].append(b)
+                    }
+                }
+                lock.unlock()
+                sinceStall += n
+                if sinceStall >= 65536 {
+                    sinceStall = 0
+                    usleep(30_000)
+                }
+            }
+        }
+
+        var lineCounts: [Int] { lock.lock(); defer { lock.unlock() }; return counts }
+    }
+
+    /// dinit -p: the same loop with every child's stdout and stderr relayed
+    /// (tagged lines, lines longer than the buffer, last lines without a
+    /// newline, descendants' output after a child's exit, dinit's own lines
+    /// queued behind them) to pipes whose reader stalls now and then.
+    func testRelayedOutputDoesNotAllocate() throws {
+        let waits = 60, daemons = 20, signalsToSend = 100, linesPerStream = 40
+        let script = "i=0; while [ $i -lt \(linesPerStream) ]; do echo \"out $i\"; echo \"err $i\" >&2; "
+            + "i=$((i+1)); done; head -c 9000 /dev/zero | tr '\\0' x; echo; (sleep 0.05; echo late >&2) & printf partial"
+        var commands: [SupervisedCommand] = []
+        var argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>] = []
+        for i in 0..<(waits + daemons) {
+            let isWait = i % 4 != 3
+            argvs.append(argvTable(isWait ? ["/bin/sh", "-c", script] : ["/bin/sleep", "1000"]))
+            commands.append(SupervisedCommand(name: Array((isWait ? "sh" : "sleep").utf8), isWait: isWait))
+        }
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        XCTAssertEqual(pipe(&outPipe), 0)
+        XCTAssertEqual(pipe(&errPipe), 0)
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let reader = StallingReader(fds: [outPipe[0], errPipe[0]], tags: ["sh    | ", "sh    | err"])
+        reader.start()
+        let state = SharedState()
+        let supervisor = Supervisor(commands: commands, startupDelay: 1_000_000, killTimeout: 2_000_000_000, quiet: 0)
+        // Every :wait: command's stdout lines: the long one is three, the
+        // partial one goes out when its descendant closes the pipe too.
+        let perWait = linesPerStream + 3 + 1
+        let job = try runCounted(supervisor, argvs, state: state, stopTimeout: 60, configure: { options in
+            options.relayOutput = true
+            options.relayOutputs = [FileDescriptor(rawValue: outPipe[1]), FileDescriptor(rawValue: errPipe[1])]
+            options.logDescriptor = FileDescriptor(rawValue: errPipe[1])
+        }) { tid in
+            XCTAssertEqual(malloc_counter_tgkill(tid, SIGWINCH), 0)
+            try waitFor("startup") { state[.spawned] == waits + daemons }
+            try sendSignals(signalsToSend, to: tid, state)
+            try waitFor("output") { reader.lineCounts[0] >= waits * perWait }
+        }
+        close(outPipe[1])
+        close(errPipe[1])
+        try waitFor("stderr lines") { reader.lineCounts[1] >= waits * linesPerStream }
+
+        let allocations = job.allocations
+        print("relay allocation test: events=\(state[.events]) spawned=\(state[.spawned]) "
+            + "relayed-bytes=\(reader.bytes) stdout-lines=\(reader.lineCounts[0]) stderr-lines=\(reader.lineCounts[1]) "
+            + "allocations-after-warm-up=\(allocations)")
+        XCTAssertEqual(state[.counting], 1, "warm-up never completed")
+        XCTAssertEqual(reader.lineCounts, [waits * perWait, waits * linesPerStream])
+        XCTAssertEqual(job.status, 15)
+        try assertNoAllocations(allocations, "the relay allocated after warm-up")
     }
 
     /// dcrond's loop: one run after another (spawn, exit, interval deadline)

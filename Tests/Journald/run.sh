@@ -100,6 +100,43 @@ if not ok:
     print(json.dumps(entries, indent=1)[:3000]); sys.exit(1)
 PY
 
+# -p with -j: every child line is an entry of its own.
+cat > "$work/tagged.sh" <<INNER
+set -u
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/journal
+python3 Tests/Journald/receiver.py /run/systemd/journal/socket "$work/tagged.jsonl" 3 &
+for i in \$(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
+$J/dinit -j -p -d 0 -- :wait:sh -c 'echo out-line; echo err-line >&2; printf "no newline"' -- :wait:printf 'x\n' \
+    >"$work/tagged.out" 2>"$work/tagged.err"
+echo \$? > "$work/tagged.rc"
+sleep 0.3
+kill %1 2>/dev/null
+wait
+INNER
+unshare --mount --propagation private bash "$work/tagged.sh"
+
+check "-p -j: exit status 0, nothing on stdout or stderr" bash -c "
+    test \"\$(cat $work/tagged.rc)\" = 0 && test ! -s $work/tagged.out && test ! -s $work/tagged.err"
+check "-p -j: one entry per child line, PRIORITY 6 for stdout and 3 for stderr" python3 - "$work/tagged.jsonl" <<'PY'
+import json, sys
+entries = [json.loads(l) for l in open(sys.argv[1])]
+def one(e, k): return e[k][0] if k in e and len(e[k]) == 1 else None
+started = {one(e, "CHILD_PROGRAM"): one(e, "CHILD_PID") for e in entries
+           if one(e, "SYSLOG_IDENTIFIER") == "dinit" and one(e, "MESSAGE").startswith("Started ")}
+lines = [e for e in entries if one(e, "SYSLOG_IDENTIFIER") != "dinit"]
+got = [(one(e, "SYSLOG_IDENTIFIER"), one(e, "MESSAGE"), one(e, "PRIORITY"), one(e, "CHILD_PROGRAM"), one(e, "CHILD_PID"))
+       for e in lines]
+want = {("sh", "out-line", "6", "sh", started.get("sh")), ("sh", "err-line", "3", "sh", started.get("sh")),
+        ("sh", "no newline", "6", "sh", started.get("sh")), ("printf", "x", "6", "printf", started.get("printf"))}
+errors = []
+if len(got) != 4 or set(got) != want: errors.append(f"child entries: {got}, want {want}")
+if None in started.values() or len(started) != 2: errors.append(f"Started entries: {started}")
+if any("|" in (one(e, "MESSAGE") or "") for e in lines): errors.append("no tag in MESSAGE")
+if errors:
+    print("\n".join(errors)); print(json.dumps(entries, indent=1)[:3000]); sys.exit(1)
+PY
+
 check "without a journal socket -j falls back to stderr" bash -c "
     unshare --mount --propagation private bash -c 'mount -t tmpfs tmpfs /run; $J/dinit -j -d 0 -- :wait:true' 2>&1 | grep -q \"dinit: Exiting, status 0\""
 
