@@ -66,16 +66,23 @@ public enum Processes {
         return Termination(r)
     }
 
+    /// Waits for the child behind `pidfd` to end, and reaps it.
+    public static func awaitExit(pidfd: FileDescriptor) {
+        _ = try? retryingEINTR { cls_wait_pidfd_blocking(pidfd.rawValue) }
+    }
+
     /// Whether the child behind `pidfd` has ended, without reaping it.
     public static func hasExited(pidfd: FileDescriptor) -> Bool {
         (try? retryingEINTR { cls_pidfd_exited(pidfd.rawValue) }) == 1
     }
 
-    /// Reaps any one ended child. nil when none has ended; throws ECHILD
-    /// when there are no children at all.
-    public static func reapAny() throws(Errno) -> (pid: Int32, termination: Termination)? {
+    /// Reaps any one ended child; with `thisThreadOnly`, only a child of
+    /// the calling thread (adopted orphans, when a `Spawner` with its own
+    /// thread made the others). nil when none has ended; throws ECHILD when
+    /// there are no such children.
+    public static func reapAny(thisThreadOnly: Bool = false) throws(Errno) -> (pid: Int32, termination: Termination)? {
         var r = cls_wait_result()
-        _ = try retryingEINTR { cls_wait_any(&r) }
+        _ = try retryingEINTR { cls_wait_any(&r, thisThreadOnly ? 1 : 0) }
         guard let t = Termination(r) else { return nil }
         return (r.pid, t)
     }
@@ -93,24 +100,36 @@ public enum Processes {
     }
 }
 
-/// posix_spawnp with attributes built once: empty signal mask, default
-/// dispositions, own process group, optionally stdio on /dev/null.
+/// Spawns children with clone(CLONE_VM|CLONE_VFORK|CLONE_FILES|CLONE_PIDFD)
+/// in C (see cls_spawn): empty signal mask, default dispositions, own
+/// process group, optionally stdio on /dev/null; each spawn costs the same
+/// however many children already run.
 public struct Spawner {
     let state: UnsafeMutablePointer<cls_spawner>
 
-    public init(devNull: FileDescriptor?) throws(Errno) {
+    /// With `ownThread`, children are spawned by a thread of their own, so
+    /// that the kernel lists them apart from the orphans the main thread
+    /// adopts (see cls_spawner_start_thread); without one, or if it cannot
+    /// be started, by the calling thread.
+    public init(devNull: FileDescriptor?, ownThread: Bool = false) throws(Errno) {
         state = UnsafeMutablePointer<cls_spawner>.allocate(capacity: 1)
         let rc = cls_spawner_init(state, devNull?.rawValue ?? -1)
         if rc != 0 { throw Errno(rc) }
+        if ownThread { _ = cls_spawner_start_thread(state) }
     }
 
+    /// Whether the children come from the spawner's own thread.
+    public var hasOwnThread: Bool { state.pointee.has_thread != 0 }
+
     /// Spawns `argv[0]` (PATH lookup, no shell). `argv` ends with nil.
-    public func spawn(_ argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) throws(Errno) -> Int32 {
+    /// Returns the pid and a pidfd for it.
+    public func spawn(_ argv: UnsafePointer<UnsafeMutablePointer<CChar>?>) throws(Errno) -> (pid: Int32, pidfd: FileDescriptor) {
         var pid: pid_t = 0
+        var fd: Int32 = -1
         guard let file = argv[0] else { throw Errno(EINVAL) }
         while true {
-            let rc = cls_spawn(state, &pid, file, argv)
-            if rc == 0 { return pid }
+            let rc = cls_spawn(state, &pid, &fd, file, argv)
+            if rc == 0 { return (pid, FileDescriptor(rawValue: fd)) }
             if rc != EINTR { throw Errno(rc) }
         }
     }

@@ -67,6 +67,11 @@ public struct Supervisor: SupervisorCore {
     /// The child being stopped now, and whether it was sent SIGKILL yet.
     var stopTarget = -1
     var stopTargetKilled = false
+    /// No child above this index runs: stopNext resumes its downward scan
+    /// here, so a whole stop in reverse order scans the table once.
+    var stopCursor = Int.max
+    /// How many children are in state .running (anyRunning in O(1)).
+    var runningCount = 0
     /// A second shutdown signal SIGKILLed everything.
     var killedAll = false
     var orphansKilled = false
@@ -118,6 +123,8 @@ public struct Supervisor: SupervisorCore {
         case .spawned(let child, let pid):
             guard states.indices.contains(child), states[child] == .pending else { return }
             states[child] = .running
+            runningCount += 1
+            if child > stopCursor { stopCursor = child }
             pids[child] = pid
             log(.started(child: child, pid: pid), &actions)
             guard phase == .starting, child == current, !commands[child].isWait else { return }
@@ -131,6 +138,7 @@ public struct Supervisor: SupervisorCore {
             guard states.indices.contains(child), states[child] == .pending else { return }
             log(.execFailed(child: child, errno: errno), &actions)
             states[child] = .running
+            runningCount += 1
             ended(child, status: errno == ErrnoValue.enoent ? 127 : 126, reported: false, now, &actions)
         case .childExited(let child, let status):
             guard states.indices.contains(child), states[child] == .running else { return }
@@ -146,6 +154,7 @@ public struct Supervisor: SupervisorCore {
 
     mutating func ended(_ child: Int, status: Int32, reported: Bool, _ now: Nanoseconds, _ actions: inout ActionList) {
         states[child] = .exited
+        runningCount -= 1
         let command = commands[child]
         if status != 0, !command.ignoresFailure, firstFailure == 0 { firstFailure = status }
         let pid = pids[child]
@@ -223,6 +232,7 @@ public struct Supervisor: SupervisorCore {
             // Even SIGKILL did not end them (uninterruptible sleep): give up.
             for i in states.indices where states[i] == .running {
                 states[i] = .abandoned
+                runningCount -= 1
                 log(.abandoned(child: i, pid: pids[i]), &actions)
             }
             collectOrphans(now, &actions)
@@ -234,6 +244,7 @@ public struct Supervisor: SupervisorCore {
                 actions.append(.armDeadline(now + killGrace))
             } else {
                 states[stopTarget] = .abandoned
+                runningCount -= 1
                 log(.abandoned(child: stopTarget, pid: pids[stopTarget]), &actions)
                 stopNext(now, &actions)
             }
@@ -254,7 +265,7 @@ public struct Supervisor: SupervisorCore {
 
     // MARK: Transitions
 
-    var anyRunning: Bool { states.contains(.running) }
+    var anyRunning: Bool { runningCount > 0 }
 
     mutating func startNext(_ now: Nanoseconds, _ actions: inout ActionList) {
         let next = current + 1
@@ -279,8 +290,9 @@ public struct Supervisor: SupervisorCore {
     /// Stops the most recently started child that still runs: one at a time,
     /// in reverse start order.
     mutating func stopNext(_ now: Nanoseconds, _ actions: inout ActionList) {
-        var i = states.count - 1
+        var i = min(stopCursor, states.count - 1)
         while i >= 0, states[i] != .running { i -= 1 }
+        stopCursor = i
         guard i >= 0 else {
             stopTarget = -1
             collectOrphans(now, &actions)
