@@ -94,8 +94,9 @@ while True:
 '''
 
 # A sleeper: ignores USR1 (so forwarded signals do not kill it), dies at
-# once on TERM, and says it is running by writing one byte to the FIFO.
-SLEEPER = 'trap "" USR1; echo R > "$1"; exec sleep 1000000'
+# once on TERM, and says it is running by writing one byte to the FIFO
+# (printf: echo would write two, and all-up would be counted at half).
+SLEEPER = 'trap "" USR1; printf R > "$1"; exec sleep 1000000'
 
 
 def sleeper_argv(d):

@@ -4,8 +4,8 @@ daemons it supervises.
 For each supervisor (dinit, s6-svscan, runsvdir, supervisord) and each N
 (`--scale-n`, default 1,10,100,1000; `--scale-dinit-n`, default 16000, for
 dinit alone) one fresh run, the supervisor as PID 1 of a new PID namespace,
-N daemons that exit at once on TERM (the standard sleeper: `sh -c 'echo R >
-ready.fifo; exec sleep ...'`, dinit with `-d 0 -k 5`):
+N daemons that exit at once on TERM (the standard sleeper: `sh -c 'printf R
+> ready.fifo; exec sleep ...'`, dinit with `-d 0 -k 5`):
 
   start-up   from spawning the supervisor (through unshare) until all N
              daemons are running (the N-th byte on the ready FIFO)
@@ -21,6 +21,7 @@ daemon against N), scaling.json, in --out.
 
 import json
 import os
+import resource
 import signal
 import time
 
@@ -29,7 +30,10 @@ from procfs import loadavg
 from report import summarize, write_csv, write_scaling_markdown, write_scaling_svg
 from scenarios import Run
 
-SUPERVISORS = ("dinit", "s6", "runit", "supervisord")
+SUPERVISORS = ("dinit", "dinit-swiftpm", "s6", "runit", "supervisord")
+
+# The sleeper without its USR1 trap (nothing is forwarded here), short.
+SHORT_SLEEPER = 'printf R > "$1"; exec sleep 1000000'
 
 MEASURES = [
     # key, header, unit, digits
@@ -53,6 +57,17 @@ def scale_one(sup, n, args):
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, budget)
     run = Run(sup, "pid1", n, probe=False, tag="scale-" + sup.name)
+    if sup.name.startswith("dinit"):
+        # 16,000 daemons on one command line: the short form of the
+        # sleeper (the FIFO relative to the run's directory, dinit's and
+        # its children's working directory), and room for the arguments
+        # (the kernel allows a quarter of RLIMIT_STACK).
+        run.sleeper = lambda d: ["/bin/sh", "-c", SHORT_SLEEPER, "s", "ready.fifo"]
+    stack = resource.getrlimit(resource.RLIMIT_STACK)
+    want = 256 << 20
+    if stack[0] != resource.RLIM_INFINITY and stack[0] < want and \
+            (stack[1] == resource.RLIM_INFINITY or stack[1] >= want):
+        resource.setrlimit(resource.RLIMIT_STACK, (want, stack[1]))
     try:
         run.start(ready_timeout)
         res["startup_ms"] = run.all_up_ns / 1e6
@@ -75,6 +90,7 @@ def scale_one(sup, n, args):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
         run.cleanup()
+        resource.setrlimit(resource.RLIMIT_STACK, stack)
     return res
 
 
@@ -84,7 +100,7 @@ def plan(sups, args):
     chosen = [s for s in sups if s.name in SUPERVISORS]
     out = [(s, n) for n in args.scale_ns for s in chosen]
     out += [(s, n) for n in args.scale_dinit_ns for s in chosen
-            if s.name == "dinit" and n not in args.scale_ns]
+            if s.name.startswith("dinit") and n not in args.scale_ns]
     return out
 
 

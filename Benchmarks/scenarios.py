@@ -30,6 +30,7 @@ class Run:
         self.root = None
         self.fds = []
         self.ctl_pending = bytearray()
+        self.sleeper = sleeper_argv   # d -> argv of one sleeping child
 
     # -- setup
     def start(self, ready_timeout):
@@ -46,7 +47,7 @@ class Run:
                 self.fds.append(fd)
             children.append(agent_argv(d))
         while len(children) < self.n:
-            children.append(sleeper_argv(d))
+            children.append(self.sleeper(d))
         argv = self.sup.build(d, children, self.mode)
         if self.mode == "pid1":
             argv = ["unshare", "--pid", "--fork", "--mount-proc"] + argv
