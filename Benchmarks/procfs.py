@@ -192,6 +192,23 @@ def rss_kb(pids):
     return rss, anon
 
 
+def pss_kb(pids):
+    """Pss in kB summed over `pids` (/proc/PID/smaps_rollup): shared pages
+    are divided among the processes that map them, so the sum is what the
+    processes cost together (VmRSS counts a shared libc once per process)."""
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 def ctx_switches(pids):
     """(context switches, CPU ticks) summed over `pids`."""
     ctx = ticks = 0

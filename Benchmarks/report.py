@@ -235,18 +235,18 @@ def write_scaling_markdown(path, rows, meta, measures):
         [fmt_cell(s, digits) for _, _, digits, s in cells]
         for row, cells in table(ordered, measures)))
     lines.append("")
-    growth = meta.get("rss_growth_kb_per_1000", {})
-    parts = []
-    for name, (upto1000, overall) in growth.items():
-        if upto1000 is None:
-            continue
-        text = "%s %s kB" % (name, fmt_num(upto1000, 0))
-        if overall is not None and abs(overall - upto1000) > 0.5:
-            text += " (%s kB over all its sizes)" % fmt_num(overall, 0)
-        parts.append(text)
-    if parts:
-        lines.append("- RSS growth per 1,000 daemons (least-squares slope over "
-                     "N <= 1,000): " + "; ".join(parts) + ".")
+    for key, what in (("rss_growth_kb_per_1000", "RSS"), ("pss_growth_kb_per_1000", "PSS")):
+        parts = []
+        for name, (upto1000, overall) in meta.get(key, {}).items():
+            if upto1000 is None:
+                continue
+            text = "%s %s kB" % (name, fmt_num(upto1000, 0))
+            if overall is not None and abs(overall - upto1000) > 0.5:
+                text += " (%s kB over all its sizes)" % fmt_num(overall, 0)
+            parts.append(text)
+        if parts:
+            lines.append("- %s growth per 1,000 daemons (least-squares slope over "
+                         "N <= 1,000): %s." % (what, "; ".join(parts)))
     for key, what in (("startup_ms", "start-up"), ("stop_ms", "stop")):
         ratios = scaling_ratios(rows, "dinit", key)
         if ratios:

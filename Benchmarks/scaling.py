@@ -12,7 +12,8 @@ N daemons that exit at once on TERM (the standard sleeper: `sh -c 'printf R
   stop       from SIGTERM to PID 1 until the namespace is empty (PID 1's
              pidfd: as PID 1 it is gone only once everything else is)
   RSS        VmRSS of all supervisor processes together (runsv and
-             s6-supervise included), after start-up
+             s6-supervise included), after start-up; also their Pss (shared
+             pages divided among the processes mapping them)
   wake-ups   their context switches over the idle window, per 10 s
 
 Output: scaling.md (table), scaling.csv, scaling.svg (log-log, time per
@@ -26,7 +27,7 @@ import signal
 import time
 
 from processes import Watchdog, _alarm, log
-from procfs import loadavg
+from procfs import loadavg, pss_kb
 from report import summarize, write_csv, write_scaling_markdown, write_scaling_svg
 from scenarios import Run
 
@@ -42,6 +43,7 @@ MEASURES = [
     ("stop_ms", "stop", "ms", 1),
     ("stop_per_child_ms", "stop / daemon", "ms", 3),
     ("rss_kb", "RSS", "kB", 0),
+    ("pss_kb", "PSS", "kB", 0),
     ("sup_procs", "supervisor processes", "count", 0),
     ("idle_ctx_10s", "idle wake-ups", "per 10 s", 1),
 ]
@@ -75,6 +77,7 @@ def scale_one(sup, n, args):
         time.sleep(args.settle)
         rss, _, nproc = run.memory()
         res["rss_kb"], res["sup_procs"] = rss, nproc
+        res["pss_kb"] = pss_kb(run.sup_pids())
         ctx, _ = run.measure_idle(args.window)
         res["idle_ctx_10s"] = ctx * 10.0 / args.window
         sd = run.shutdown(stop_timeout)
@@ -104,7 +107,7 @@ def plan(sups, args):
     return out
 
 
-def growth_per_1000(rows, name):
+def growth_per_1000(rows, name, key="rss_kb"):
     """RSS growth of `name` per 1,000 daemons in kB: the least-squares slope
     of RSS against N over its rows (N <= 1000, so that every supervisor is
     measured over the same sizes), and over all of dinit's sizes."""
@@ -115,8 +118,8 @@ def growth_per_1000(rows, name):
         my = sum(y for _, y in points) / len(points)
         den = sum((x - mx) ** 2 for x, _ in points)
         return None if den == 0 else 1000 * sum((x - mx) * (y - my) for x, y in points) / den
-    pts = [(r["n"], r["summary"]["rss_kb"]["median"]) for r in rows
-           if r["supervisor"] == name and r["summary"]["rss_kb"].get("median") is not None]
+    pts = [(r["n"], r["summary"][key]["median"]) for r in rows
+           if r["supervisor"] == name and r["summary"][key].get("median") is not None]
     return slope([p for p in pts if p[0] <= 1000]), slope(pts)
 
 
@@ -147,6 +150,7 @@ def run_scaling(sups, args, meta):
     meta["load_after"] = loadavg()
     names = [s.name for s in sups if s.name in SUPERVISORS]
     meta["rss_growth_kb_per_1000"] = {name: growth_per_1000(rows, name) for name in names}
+    meta["pss_growth_kb_per_1000"] = {name: growth_per_1000(rows, name, "pss_kb") for name in names}
     out = args.out
     write_scaling_markdown(os.path.join(out, "scaling.md"), rows, meta, MEASURES)
     write_csv(os.path.join(out, "scaling.csv"), rows, measures=MEASURES)

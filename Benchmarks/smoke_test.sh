@@ -133,6 +133,7 @@ ssane = {
     "stop_ms": (0.01, 60000),
     "stop_per_child_ms": (0.001, 1000),
     "rss_kb": (1, 10 * 1024),
+    "pss_kb": (1, 10 * 1024),
     "sup_procs": (1, 1),
     "idle_ctx_10s": (0, 50),
 }
