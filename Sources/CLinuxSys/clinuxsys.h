@@ -21,11 +21,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -61,6 +62,30 @@
 #ifndef PR_SET_CHILD_SUBREAPER
 #define PR_SET_CHILD_SUBREAPER 36
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+/* <sched.h> has these only with _GNU_SOURCE. */
+#ifndef CLONE_VM
+#define CLONE_VM 0x00000100
+#endif
+#ifndef CLONE_FILES
+#define CLONE_FILES 0x00000400
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_VFORK
+#define CLONE_VFORK 0x00004000
+#endif
+#ifndef __WNOTHREAD
+#define __WNOTHREAD 0x20000000
+#endif
+/* Declared by <sched.h> only with _GNU_SOURCE; glibc and musl both have it. */
+extern int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 
 _Static_assert(sizeof(struct signalfd_siginfo) == 128, "signalfd_siginfo is 128 bytes");
 
@@ -136,54 +161,6 @@ static inline int cls_sigdisposition(int sig, int ignore) {
     return sigaction(sig, &sa, NULL);
 }
 
-/* The kernel's struct sigaction for rt_sigaction: handler, flags,
- * restorer, 64-bit mask (x86_64 and aarch64). */
-struct cls_kernel_sigaction {
-    void (*handler)(int);
-    unsigned long flags;
-    void (*restorer)(void);
-    unsigned long mask;
-};
-
-/* Handler for 32-34, which run only if one arrives while they are
- * unblocked: musl's posix_spawn restores a mask with them taken out, for an
- * instant before cls_spawn blocks them again. It blocks 32-34 in the mask
- * the interrupted code gets back and sends the signal again to ourselves,
- * so it waits, pending, for the signalfd (its sender reads as ourselves). */
-static inline void cls_reserved_handler(int sig, siginfo_t *info, void *context) {
-    (void)info;
-    int saved = errno;
-    ucontext_t *uc = (ucontext_t *)context;
-    unsigned long *words = (unsigned long *)(void *)&uc->uc_sigmask;
-    words[0] |= 7UL << 31;
-    kill(getpid(), sig);
-    errno = saved;
-}
-
-/* Installs cls_reserved_handler for 32-34 with the raw syscall (the libc's
- * sigaction refuses them). A handler needs the libc's signal-return
- * trampoline (SA_RESTORER on x86_64), which only the libc knows: it is
- * read back from the kernel after the libc installed the handler for
- * SIGURG, whose previous action is then put back. Call with SIGURG
- * blocked. Returns 0 or -1 with errno. */
-static inline int cls_catch_libc_reserved(void) {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = cls_reserved_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    if (sigaction(SIGURG, &sa, &old) != 0) return -1;
-    struct cls_kernel_sigaction k;
-    memset(&k, 0, sizeof k);
-    int rc = (int)syscall(SYS_rt_sigaction, SIGURG, NULL, &k, (size_t)8);
-    sigaction(SIGURG, &old, NULL);
-    if (rc != 0) return -1;
-    k.mask = 7UL << 31;
-    for (int sig = 32; sig <= 34; sig++) {
-        if (syscall(SYS_rt_sigaction, sig, &k, NULL, (size_t)8) != 0) return -1;
-    }
-    return 0;
-}
-
 static inline int cls_signalfd(const sigset_t *set) {
     return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
@@ -249,6 +226,13 @@ static inline int cls_wait_pidfd(int pidfd, struct cls_wait_result *r) {
     return cls_decode_wait(&info, r);
 }
 
+/* Waits for the child behind the pidfd to exit and reaps it. Returns 0 or
+ * -1 with errno. */
+static inline int cls_wait_pidfd_blocking(int pidfd) {
+    siginfo_t info;
+    return waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED);
+}
+
 /* 1 if the child behind the pidfd has exited (it stays a zombie: nothing is
  * reaped, so its pid and process group id stay its own), 0 if not, -1 with
  * errno. */
@@ -271,17 +255,18 @@ static inline int cls_child_stopped(int pidfd, pid_t pid) {
     return info.si_pid != 0 && info.si_code == CLD_STOPPED;
 }
 
-/* Reaps any one exited child (ours or adopted). Returns 0 (r->kind == 0 when
- * children exist but none has exited) or -1 with errno (ECHILD: no children). */
-static inline int cls_wait_any(struct cls_wait_result *r) {
+/* Reaps any one exited child (ours or adopted); with this_thread_only, only
+ * a child of the calling thread (__WNOTHREAD: the kernel then walks that
+ * thread's list of children alone). Returns 0 (r->kind == 0 when children
+ * exist but none has exited) or -1 with errno (ECHILD: no children). */
+static inline int cls_wait_any(struct cls_wait_result *r, int this_thread_only) {
     siginfo_t info;
     memset(&info, 0, sizeof info);
-    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG) != 0) return -1;
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | (this_thread_only ? __WNOTHREAD : 0)) != 0) return -1;
     return cls_decode_wait(&info, r);
 }
 
-/* 1 if this process has any child at all (running or zombie), 0 if none,
- * -1 with errno on another error. Reaps nothing. */
+/* 1 if this process has any child at all (running or zombie), 0 if none, -1 with errno on another error. Reaps nothing. */
 static inline int cls_has_children(void) {
     siginfo_t info;
     memset(&info, 0, sizeof info);
@@ -296,65 +281,186 @@ static inline int cls_set_child_subreaper(void) {
 
 /* ---- spawning ---- */
 
-/* Spawn attributes and file actions, built once at start-up and reused by
- * every spawn: glibc allocates when file actions are added, so building them
- * per spawn would allocate in the loop. */
+/* Why not posix_spawn: it clones without CLONE_FILES, so the kernel copies
+ * the whole descriptor table into every child (dup_fd) and the child then
+ * closes every close-on-exec descriptor at exec: with one pidfd per running
+ * child each spawn costs O(children), and starting n children O(n^2). Here
+ * the child shares the table (CLONE_FILES) and takes a private copy of only
+ * the descriptors below `first_fd` (close_range with CLOSE_RANGE_UNSHARE,
+ * Linux 5.9): everything dinit inherited lies below it, every pidfd it made
+ * since above it. CLONE_PIDFD hands back the pidfd with the pid (no
+ * pidfd_open).
+ *
+ * The child runs on its own stack in dinit's memory (CLONE_VM) while dinit
+ * is suspended (CLONE_VFORK) until it execs or exits, so it only makes
+ * system calls: no allocation, no locks, no signal handler (every signal is
+ * blocked around the clone and reset to SIG_DFL before the mask is
+ * emptied). An exec error is stored in shared memory before _exit. */
+
 struct cls_spawner {
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    int has_actions;
-    /* Per-spawn stdio (dinit -p): file actions built once that dup2 three
-     * fixed staging descriptors onto 0, 1 and 2. A spawn points the staging
-     * descriptors at the requested ones (dup3, no allocation) and back at
-     * /dev/null afterwards, so no pipe end stays open in them. */
-    posix_spawn_file_actions_t stdio_actions;
+    char *stack_top;
+    int devnull_fd;
+    unsigned first_fd;
+    /* Per-spawn stdio (dinit -p): three staging descriptors, opened at
+     * start-up below first_fd so that the child's copy of the table has
+     * them. A spawn points them at the requested descriptors (dup3, no
+     * allocation), the child dup2s them onto 0, 1 and 2, and afterwards
+     * they point at /dev/null again, so no pipe end stays open in them. */
     int has_stdio;
     int staging[3];
     int null_fd;
+    /* The spawner thread (see cls_spawner_start_thread): a request, its
+     * result, and the handshake word (0 idle, 1 requested, 2 done). */
+    int has_thread;
+    pthread_t thread;
+    const char *req_file;
+    char *const *req_argv;
+    char *const *req_envp;
+    const int *req_stdio;
+    pid_t res_pid;
+    int res_pidfd;
+    int res_rc;
+    int state;
 };
 
-/* Children get an empty signal mask, every signal at its default
- * disposition (even those dinit inherited as ignored) and their own process
- * group. With devnull_fd >= 0 their stdin, stdout and stderr are /dev/null.
- * Returns 0 or an errno value. */
+struct cls_spawn_args {
+    const char *file;
+    char *const *argv;
+    char *const *envp;
+    const char *path;
+    int devnull_fd;
+    unsigned first_fd;
+    /* The staging descriptors to dup2 onto 0, 1 and 2 (-1: leave it). */
+    int stdio[3];
+    volatile int err;
+};
+
+/* The kernel's struct sigaction, zeroed: SIG_DFL, no flags, empty mask. */
+struct cls_kernel_sigaction {
+    unsigned long handler, flags, restorer, mask;
+};
+
+/* PATH when unset, as each libc's posix_spawnp has it. */
+#ifdef __GLIBC__
+#define CLS_DEFAULT_PATH "/bin:/usr/bin"
+#else
+#define CLS_DEFAULT_PATH "/usr/local/bin:/bin:/usr/bin"
+#endif
+
+/* The PATH search of posix_spawnp (musl's __execvpe): no shell fallback on
+ * ENOEXEC; EACCES from any entry wins over ENOENT. Returns an errno value. */
+static inline int cls_exec_search(const struct cls_spawn_args *a) {
+    const char *file = a->file;
+    if (!*file) return ENOENT;
+    if (strchr(file, '/')) { execve(file, a->argv, a->envp); return errno; }
+    size_t k = strnlen(file, NAME_MAX + 1);
+    if (k > NAME_MAX) return ENAMETOOLONG;
+    const char *path = a->path ? a->path : CLS_DEFAULT_PATH;
+    size_t l = strnlen(path, PATH_MAX - 1) + 1;
+    char b[PATH_MAX + NAME_MAX + 2];
+    int seen_eacces = 0;
+    for (const char *p = path, *z; ; p = z) {
+        z = p;
+        while (*z && *z != ':') z++;
+        if ((size_t)(z - p) < l) {
+            memcpy(b, p, (size_t)(z - p));
+            b[z - p] = '/';
+            memcpy(b + (z - p) + (z > p), file, k + 1);
+            execve(b, a->argv, a->envp);
+            switch (errno) {
+            case EACCES: seen_eacces = 1; break;
+            case ENOENT: case ENOTDIR: break;
+            default: return errno;
+            }
+        }
+        if (!*z++) break;
+    }
+    return seen_eacces ? EACCES : ENOENT;
+}
+
+static inline int cls_spawn_child(void *arg) {
+    struct cls_spawn_args *a = (struct cls_spawn_args *)arg;
+    int e;
+    /* A private descriptor table with only the low descriptors; without
+     * close_range (before 5.9) a full copy, as posix_spawn makes. */
+    if (syscall(SYS_close_range, a->first_fd, ~0U, CLOSE_RANGE_UNSHARE) != 0 &&
+        syscall(SYS_unshare, CLONE_FILES) != 0) { e = errno; goto fail; }
+    /* Every signal at its default disposition, even those the libc keeps
+     * for itself (32-34), which its sigaction refuses. */
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        struct cls_kernel_sigaction ksa;
+        memset(&ksa, 0, sizeof ksa);
+        syscall(SYS_rt_sigaction, sig, &ksa, NULL, (size_t)8);
+    }
+    if (setpgid(0, 0) != 0) { e = errno; goto fail; }
+    if (a->devnull_fd >= 0) {
+        for (int fd = 0; fd <= 2; fd++) {
+            int rc = a->devnull_fd == fd ? fcntl(fd, F_SETFD, 0) : dup2(a->devnull_fd, fd);
+            if (rc < 0) { e = errno; goto fail; }
+        }
+    }
+    for (int fd = 0; fd <= 2; fd++) {
+        if (a->stdio[fd] >= 0 && dup2(a->stdio[fd], fd) < 0) { e = errno; goto fail; }
+    }
+    uint64_t empty = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, (size_t)8);
+    e = cls_exec_search(a);
+fail:
+    a->err = e ? e : EINVAL;
+    _exit(127);
+}
+
+/* Reads FDSize (the size of the descriptor table: every open descriptor
+ * is below it) from /proc/self/status; ~0U when /proc is missing, which
+ * makes each child copy the whole table, as before. */
+static inline unsigned cls_descriptor_table_size(void) {
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ~0U;
+    char buf[2048];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return ~0U;
+    buf[n] = 0;
+    const char *p = strstr(buf, "\nFDSize:");
+    if (!p) return ~0U;
+    p += 8;
+    while (*p == ' ' || *p == '\t') p++;
+    unsigned long v = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9') { v = v * 10 + (unsigned long)(*p - '0'); p++; digits++; }
+    return digits && v < ~0U ? (unsigned)v : ~0U;
+}
+
+/* Sets the spawner up once, at start-up: the child's stack, and the first
+ * descriptor number the children need not copy (every descriptor open now,
+ * inherited ones included, is below it). With devnull_fd >= 0 children's
+ * stdin, stdout and stderr are /dev/null. Returns 0 or an errno value. */
 static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
-    int rc;
-    sigset_t empty, all;
-    sigemptyset(&empty);
-    sigfillset(&all);
-    /* sigfillset leaves out the signals the libc keeps for itself (32-34);
-     * set their bits by hand, or glibc's posix_spawn leaves them ignored in
-     * the child and musl passes on an inherited SIG_IGN. */
-    for (int sig = 32; sig <= 34 && sig < NSIG; sig++) cls_sigset_add_raw(&all, sig);
-    sp->has_actions = 0;
+    enum { stack_size = 64 * 1024 };
+    char *stack = (char *)malloc(stack_size);
+    if (!stack) return ENOMEM;
+    sp->stack_top = (char *)((uintptr_t)(stack + stack_size) & ~(uintptr_t)15);
+    sp->devnull_fd = devnull_fd;
+    unsigned first = cls_descriptor_table_size();
+    if (devnull_fd >= 0 && first <= (unsigned)devnull_fd) first = (unsigned)devnull_fd + 1;
+    sp->first_fd = first;
+    sp->has_thread = 0;
+    sp->state = 0;
     sp->has_stdio = 0;
     sp->null_fd = -1;
     sp->staging[0] = sp->staging[1] = sp->staging[2] = -1;
-    if ((rc = posix_spawnattr_init(&sp->attr)) != 0) return rc;
-    if ((rc = posix_spawnattr_setsigmask(&sp->attr, &empty)) != 0) return rc;
-    if ((rc = posix_spawnattr_setsigdefault(&sp->attr, &all)) != 0) return rc;
-    if ((rc = posix_spawnattr_setpgroup(&sp->attr, 0)) != 0) return rc;
-    if ((rc = posix_spawnattr_setflags(&sp->attr, (short)(POSIX_SPAWN_SETSIGMASK |
-            POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))) != 0) return rc;
-    if (devnull_fd >= 0) {
-        if ((rc = posix_spawn_file_actions_init(&sp->actions)) != 0) return rc;
-        sp->has_actions = 1;
-        for (int fd = 0; fd <= 2; fd++) {
-            if ((rc = posix_spawn_file_actions_adddup2(&sp->actions, devnull_fd, fd)) != 0) return rc;
-        }
-    }
     return 0;
 }
 
 /* dup3 and pipe2 are declared only with _GNU_SOURCE (see the top). */
 static inline int cls_dup3(int from, int to, int flags) { return (int)syscall(SYS_dup3, from, to, flags); }
 
-/* Prepares per-spawn stdio (see struct cls_spawner): the staging
- * descriptors are numbered 3 or above, so that none of them is 0, 1 or 2
- * even when dinit was started with one of those closed. Returns 0 or an
- * errno value. */
+/* Prepares per-spawn stdio (see struct cls_spawner): /dev/null and the
+ * three staging descriptors, numbered 3 or above (never 0, 1 or 2), and
+ * below the children's first_fd. Returns 0 or an errno value. */
 static inline int cls_spawner_init_stdio(struct cls_spawner *sp) {
-    int rc, null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null_fd < 0) return errno;
     sp->null_fd = fcntl(null_fd, F_DUPFD_CLOEXEC, 3);
     close(null_fd);
@@ -362,46 +468,133 @@ static inline int cls_spawner_init_stdio(struct cls_spawner *sp) {
     for (int k = 0; k < 3; k++) {
         sp->staging[k] = fcntl(sp->null_fd, F_DUPFD_CLOEXEC, 3);
         if (sp->staging[k] < 0) return errno;
-    }
-    if ((rc = posix_spawn_file_actions_init(&sp->stdio_actions)) != 0) return rc;
-    for (int k = 0; k < 3; k++) {
-        if ((rc = posix_spawn_file_actions_adddup2(&sp->stdio_actions, sp->staging[k], k)) != 0) return rc;
+        if ((unsigned)sp->staging[k] >= sp->first_fd) sp->first_fd = (unsigned)sp->staging[k] + 1;
     }
     sp->has_stdio = 1;
     return 0;
 }
 
-/* posix_spawnp: PATH lookup, no shell. Returns 0 or an errno value (exec
-  * failures are reported here by both glibc and musl). envp NULL: our own
-  * environment.
-  *
-  * stdio: NULL, or the three descriptors the child gets as 0, 1 and 2, -1
-  * meaning "inherit" (as without stdio); needs cls_spawner_init_stdio. An
-  * inherited descriptor that dinit does not have open becomes /dev/null. */
-static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, const char *file, char *const argv[],
-                            char *const envp[], const int *stdio) {
-    char *const *env = envp ? envp : environ;
-    /* musl's posix_spawn restores the mask it saw with 32-34 taken out:
-     * put the mask back as it was, 32-34 blocked again (one arriving in
-     * between is caught by cls_reserved_handler). */
-    sigset_t mask;
-    sigemptyset(&mask);
-    cls_rt_sigprocmask(SIG_BLOCK, NULL, &mask);
-    int rc = 0;
-    if (stdio == NULL || (stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0)) {
-        rc = posix_spawnp(pid, file, sp->has_actions ? &sp->actions : NULL, &sp->attr, argv, env);
-    } else if (!sp->has_stdio) {
-        rc = EINVAL;
-    } else {
-        for (int k = 0; k < 3 && rc == 0; k++) {
-            int source = stdio[k] >= 0 ? stdio[k] : k;
-            if (cls_dup3(source, sp->staging[k], O_CLOEXEC) < 0 && !(stdio[k] < 0 && errno == EBADF)) rc = errno;
+/* Spawns `file` (PATH lookup, no shell) with an empty signal mask, every
+ * signal at SIG_DFL, its own process group and, from cls_spawner_init, stdio
+ * on /dev/null. envp NULL: our own environment. stdio: NULL, or the three
+ * descriptors the child gets as 0, 1 and 2 (-1: inherit), which needs
+ * cls_spawner_init_stdio. Returns 0 with *pid and *pidfd (close-on-exec) set, or an
+ * errno value: of clone (EAGAIN, EMFILE, ...) or of the exec, in which case
+ * the child has been reaped already. */
+static inline int cls_spawn_here(struct cls_spawner *sp, pid_t *pid, int *pidfd, const char *file, char *const argv[],
+                                 char *const envp[], const int *stdio) {
+    struct cls_spawn_args a;
+    a.file = file;
+    a.argv = argv;
+    a.envp = envp ? envp : environ;
+    for (int k = 0; k < 3; k++) a.stdio[k] = -1;
+    if (stdio != NULL && (stdio[0] >= 0 || stdio[1] >= 0 || stdio[2] >= 0)) {
+        if (!sp->has_stdio) return EINVAL;
+        for (int k = 0; k < 3; k++) {
+            if (stdio[k] < 0) continue;
+            if (cls_dup3(stdio[k], sp->staging[k], O_CLOEXEC) < 0) {
+                int e = errno;
+                for (int j = 0; j < k; j++) (void)cls_dup3(sp->null_fd, sp->staging[j], O_CLOEXEC);
+                return e;
+            }
+            a.stdio[k] = sp->staging[k];
         }
-        if (rc == 0) rc = posix_spawnp(pid, file, &sp->stdio_actions, &sp->attr, argv, env);
-        for (int k = 0; k < 3; k++) (void)cls_dup3(sp->null_fd, sp->staging[k], O_CLOEXEC);
     }
-    cls_rt_sigprocmask(SIG_SETMASK, &mask, NULL);
+    a.path = getenv("PATH");
+    a.devnull_fd = sp->devnull_fd;
+    a.first_fd = sp->first_fd;
+    a.err = 0;
+    /* All signals blocked (the libc's own too: raw system call), so no
+     * handler can run in the child while it shares our memory. */
+    uint64_t all = ~(uint64_t)0, old;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, (size_t)8);
+    int fd = -1;
+    int saved = errno;
+    pid_t p = clone(cls_spawn_child, sp->stack_top, CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD,
+                    &a, &fd, NULL, NULL);
+    int clone_errno = errno;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, (size_t)8);
+    for (int k = 0; k < 3; k++) {
+        if (a.stdio[k] >= 0) (void)cls_dup3(sp->null_fd, sp->staging[k], O_CLOEXEC);
+    }
+    errno = saved;
+    if (p < 0) return clone_errno ? clone_errno : EAGAIN;
+    if (a.err != 0) {
+        while (cls_wait_pidfd_blocking(fd) != 0 && errno == EINTR) {}
+        close(fd);
+        errno = saved;
+        return a.err;
+    }
+    *pid = p;
+    *pidfd = fd;
+    return 0;
+}
+
+/* Why a thread: the kernel keeps a process's children on one list per
+ * thread, and waitid(P_ALL) walks the list (every child, running or not)
+ * on each call, the one that finds nothing included. Children spawned by
+ * this thread are on its list; orphans are always adopted by the main
+ * thread (the reaper is the first live thread of the process), so the
+ * main thread's waitid(P_ALL, __WNOTHREAD) on SIGCHLD walks the orphans
+ * alone, and each spawned child is reaped through its pidfd (P_PIDFD looks
+ * it up directly). Reaping then costs the same whatever the number of
+ * children. The thread blocks every signal, so process signals still go
+ * to the main thread's signalfd, and sleeps on a futex between requests:
+ * it never wakes up on its own. */
+
+static inline void cls_futex_wait(int *addr, int value) {
+    syscall(SYS_futex, addr, 128 /* FUTEX_WAIT_PRIVATE */, value, NULL, NULL, 0);
+}
+static inline void cls_futex_wake(int *addr) {
+    syscall(SYS_futex, addr, 129 /* FUTEX_WAKE_PRIVATE */, 1, NULL, NULL, 0);
+}
+
+static inline void *cls_spawner_thread_main(void *arg) {
+    struct cls_spawner *sp = (struct cls_spawner *)arg;
+    for (;;) {
+        int st;
+        while ((st = __atomic_load_n(&sp->state, __ATOMIC_ACQUIRE)) != 1) cls_futex_wait(&sp->state, st);
+        sp->res_rc = cls_spawn_here(sp, &sp->res_pid, &sp->res_pidfd, sp->req_file, sp->req_argv,
+                                    sp->req_envp, sp->req_stdio);
+        __atomic_store_n(&sp->state, 2, __ATOMIC_RELEASE);
+        cls_futex_wake(&sp->state);
+    }
+    return NULL;
+}
+
+/* Starts the spawner thread, with every signal blocked. Returns 0 or an
+ * errno value (then cls_spawn spawns from the calling thread). */
+static inline int cls_spawner_start_thread(struct cls_spawner *sp) {
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc != 0) return rc;
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    uint64_t all = ~(uint64_t)0, old;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, (size_t)8);
+    sp->state = 0;
+    rc = pthread_create(&sp->thread, &attr, cls_spawner_thread_main, sp);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, (size_t)8);
+    pthread_attr_destroy(&attr);
+    if (rc == 0) sp->has_thread = 1;
     return rc;
+}
+
+/* cls_spawn_here, on the spawner thread when there is one (the caller
+ * waits for the result). */
+static inline int cls_spawn(struct cls_spawner *sp, pid_t *pid, int *pidfd, const char *file, char *const argv[],
+                            char *const envp[], const int *stdio) {
+    if (!sp->has_thread) return cls_spawn_here(sp, pid, pidfd, file, argv, envp, stdio);
+    sp->req_file = file;
+    sp->req_argv = argv;
+    sp->req_envp = envp;
+    sp->req_stdio = stdio;
+    __atomic_store_n(&sp->state, 1, __ATOMIC_RELEASE);
+    cls_futex_wake(&sp->state);
+    int st;
+    while ((st = __atomic_load_n(&sp->state, __ATOMIC_ACQUIRE)) != 2) cls_futex_wait(&sp->state, st);
+    __atomic_store_n(&sp->state, 0, __ATOMIC_RELAXED);
+    if (sp->res_rc == 0) { *pid = sp->res_pid; *pidfd = sp->res_pidfd; }
+    return sp->res_rc;
 }
 
 /* ---- descriptors ---- */

@@ -66,6 +66,11 @@ public enum Processes {
         return Termination(r)
     }
 
+    /// Waits for the child behind `pidfd` to end, and reaps it.
+    public static func awaitExit(pidfd: FileDescriptor) {
+        _ = try? retryingEINTR { cls_wait_pidfd_blocking(pidfd.rawValue) }
+    }
+
     /// Whether the child behind `pidfd` has ended, without reaping it.
     public static func hasExited(pidfd: FileDescriptor) -> Bool {
         (try? retryingEINTR { cls_pidfd_exited(pidfd.rawValue) }) == 1
@@ -81,11 +86,13 @@ public enum Processes {
         cls_child_stopped(-1, pid) == 1
     }
 
-    /// Reaps any one ended child. nil when none has ended; throws ECHILD
-    /// when there are no children at all.
-    public static func reapAny() throws(Errno) -> (pid: Int32, termination: Termination)? {
+    /// Reaps any one ended child; with `thisThreadOnly`, only a child of
+    /// the calling thread (adopted orphans, when a `Spawner` with its own
+    /// thread made the others). nil when none has ended; throws ECHILD when
+    /// there are no such children.
+    public static func reapAny(thisThreadOnly: Bool = false) throws(Errno) -> (pid: Int32, termination: Termination)? {
         var r = cls_wait_result()
-        _ = try retryingEINTR { cls_wait_any(&r) }
+        _ = try retryingEINTR { cls_wait_any(&r, thisThreadOnly ? 1 : 0) }
         guard let t = Termination(r) else { return nil }
         return (r.pid, t)
     }
@@ -104,14 +111,20 @@ public enum Processes {
     }
 }
 
-/// posix_spawnp with attributes built once: empty signal mask, default
-/// dispositions, own process group, optionally stdio on /dev/null.
+/// Spawns children with clone(CLONE_VM|CLONE_VFORK|CLONE_FILES|CLONE_PIDFD)
+/// in C (see cls_spawn): empty signal mask, default dispositions, own
+/// process group, optionally stdio on /dev/null; each spawn costs the same
+/// however many children already run.
 public struct Spawner {
     let state: UnsafeMutablePointer<cls_spawner>
 
-    /// `stdioOverrides`: prepare per-spawn stdio (`spawn(_:stdio:)`), at the
-    /// cost of four descriptors of dinit's own.
-    public init(devNull: FileDescriptor?, stdioOverrides: Bool = false) throws(Errno) {
+    /// With `ownThread`, children are spawned by a thread of their own, so
+    /// that the kernel lists them apart from the orphans the main thread
+    /// adopts (see cls_spawner_start_thread); without one, or if it cannot
+    /// be started, by the calling thread. `stdioOverrides`: prepare
+    /// per-spawn stdio (`spawn(_:stdio:)`), at the cost of four descriptors
+    /// of dinit's own.
+    public init(devNull: FileDescriptor?, ownThread: Bool = false, stdioOverrides: Bool = false) throws(Errno) {
         state = UnsafeMutablePointer<cls_spawner>.allocate(capacity: 1)
         let rc = cls_spawner_init(state, devNull?.rawValue ?? -1)
         if rc != 0 { throw Errno(rc) }
@@ -119,7 +132,11 @@ public struct Spawner {
             let rc = cls_spawner_init_stdio(state)
             if rc != 0 { throw Errno(rc) }
         }
+        if ownThread { _ = cls_spawner_start_thread(state) }
     }
+
+    /// Whether the children come from the spawner's own thread.
+    public var hasOwnThread: Bool { state.pointee.has_thread != 0 }
 
     /// The descriptors a child gets as its stdin, stdout and stderr; -1
     /// inherits dinit's own.
@@ -129,18 +146,19 @@ public struct Spawner {
     /// Spawns `argv[0]` (PATH lookup, no shell). `argv` ends with nil;
     /// `environment` (nil-terminated) defaults to our own. Overriding
     /// `stdio` needs a spawner made with `stdioOverrides`; it allocates
-    /// nothing either.
+    /// nothing either. Returns the pid and a pidfd for it.
     public func spawn(_ argv: UnsafePointer<UnsafeMutablePointer<CChar>?>,
                       environment: UnsafePointer<UnsafeMutablePointer<CChar>?>? = nil,
-                      stdio: Stdio = Spawner.inherited) throws(Errno) -> Int32 {
+                      stdio: Stdio = Spawner.inherited) throws(Errno) -> (pid: Int32, pidfd: FileDescriptor) {
         var pid: pid_t = 0
+        var fd: Int32 = -1
         guard let file = argv[0] else { throw Errno(EINVAL) }
         var fds = stdio
         while true {
             let rc = withUnsafePointer(to: &fds) { p in
-                p.withMemoryRebound(to: Int32.self, capacity: 3) { cls_spawn(state, &pid, file, argv, environment, $0) }
+                p.withMemoryRebound(to: Int32.self, capacity: 3) { cls_spawn(state, &pid, &fd, file, argv, environment, $0) }
             }
-            if rc == 0 { return pid }
+            if rc == 0 { return (pid, FileDescriptor(rawValue: fd)) }
             if rc != EINTR { throw Errno(rc) }
         }
     }

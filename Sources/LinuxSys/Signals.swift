@@ -72,16 +72,6 @@ public enum Signals {
     public static func setDefault(_ signo: Int32) throws(Errno) {
         if cls_sigdisposition(signo, 0) != 0 { throw Errno.current }
     }
-
-    /// Catches the signals the libc keeps for its threads (32 to 34; dinit
-    /// has no threads) with a handler that re-queues them blocked, for the
-    /// signalfd: musl's posix_spawn unblocks them for an instant (see the
-    /// shim), and one arriving then would be fatal (default action) or, if
-    /// ignored, lost. Call with them blocked, and only from the programs'
-    /// own main: glibc uses 32 and 33 in threaded processes.
-    public static func catchLibcReserved() throws(Errno) {
-        _ = try retryingEINTR { cls_catch_libc_reserved() }
-    }
 }
 
 /// A nonblocking, close-on-exec signalfd.

@@ -13,7 +13,6 @@ public typealias CArgv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 /// /dev/null the closed ones stay closed.
 public func prepareProcess() {
     _ = try? Signals.block(SignalSet.supervised)
-    try? Signals.catchLibcReserved()
     try? FileDescriptor.fillStandardDescriptors()
 }
 

@@ -68,6 +68,8 @@ public struct Reactor<Core: SupervisorCore> {
     var pids: [Int32]
     var pidfds: [Int32]
     var sweep: [Bool]
+    /// pid -> child for the running children (see reapAll).
+    var pidTable: PidTable
     var actions: ActionList
     /// Events produced while performing actions (spawn results,
     /// orphansGone), handled in order after the current event.
@@ -126,6 +128,12 @@ public struct Reactor<Core: SupervisorCore> {
     /// and exits (epoll reports the socket again while more are queued).
     static var notifyBatch: Int { 16 }
 
+    /// Above this many children the spawner gets a thread of its own (see
+    /// reapAll). Below it waitid(P_ALL)'s walk of the children costs a few
+    /// microseconds at most, and the thread would cost a task (it counts
+    /// against RLIMIT_NPROC), some memory and a thread switch per spawn.
+    static var ownSpawnThreadAbove: Int { 64 }
+
     /// Sets everything up; throws before any child is started. `argvs[i]` is
     /// child i's argv; dcrond passes one entry for its repeated runs.
     public init(core: Core, argvs: [UnsafePointer<UnsafeMutablePointer<CChar>?>], options: ReactorOptions) throws(Errno) {
@@ -153,7 +161,9 @@ public struct Reactor<Core: SupervisorCore> {
             }
         }
         let relays = options.relayOutput && !options.silenceChildren
-        spawner = try Spawner(devNull: devNull, stdioOverrides: relays)
+        spawner = try Spawner(devNull: devNull,
+                              ownThread: options.collectsOrphans && core.childSlots > Self.ownSpawnThreadAbove,
+                              stdioOverrides: relays)
         if options.notifyChildren.contains(true) {
             let socket = try NotifySocket()
             try epoll.add(socket.fd, tag: Self.notifyTag)
@@ -167,6 +177,7 @@ public struct Reactor<Core: SupervisorCore> {
         pids = Array(repeating: 0, count: core.childSlots)
         pidfds = Array(repeating: -1, count: core.childSlots)
         sweep = Array(repeating: false, count: core.childSlots)
+        pidTable = PidTable(capacity: core.childSlots)
         actions = ActionList(capacity: core.maxActionsPerEvent)
         queue = []
         queue.reserveCapacity(8)
@@ -321,10 +332,15 @@ public struct Reactor<Core: SupervisorCore> {
     }
 
     /// SIGCHLD: reap every child that has ended, ours or adopted (signals
-    /// coalesce, so one SIGCHLD may stand for many exits). Without orphan
-    /// collection (dcrond, in-process tests) only our own children are
-    /// reaped, through their pidfds: waitid(P_ALL) would take other
-    /// threads' children too.
+    /// coalesce, so one SIGCHLD may stand for many exits). When the spawner
+    /// has its own thread, our children are on that thread's list in the
+    /// kernel and are reaped through their pidfds when epoll reports them
+    /// (reapTracked); waitid(P_ALL) here then walks only the main thread's
+    /// list, the adopted orphans, so an exit of ours costs the same whatever
+    /// the number of children. Otherwise P_ALL reaps ours too, and the pid
+    /// table maps them back in O(1). Without orphan collection (dcrond,
+    /// in-process tests) only our own children are reaped, through their
+    /// pidfds: waitid(P_ALL) would take other threads' children too.
     mutating func reapAll() {
         guard options.collectsOrphans else {
             for i in pidfds.indices where pidfds[i] >= 0 { reapTracked(i) }
@@ -334,11 +350,10 @@ public struct Reactor<Core: SupervisorCore> {
         if options.sweepStoppedGroups {
             for i in sweep.indices where sweep[i] { reapTracked(i) }
         }
-        while let reaped = try? Processes.reapAny() {
+        while let reaped = try? Processes.reapAny(thisThreadOnly: spawner.hasOwnThread) {
             if orphanSignal != 0 { orphansSignalled.remove(reaped.pid) }
-            for i in pids.indices where pidfds[i] >= 0 && pids[i] == reaped.pid {
+            if let i = pidTable.find(reaped.pid), pidfds[i] >= 0 {
                 gone(i, reaped.termination)
-                break
             }
         }
     }
@@ -351,6 +366,7 @@ public struct Reactor<Core: SupervisorCore> {
         }
         pidfds[child] = -1
         sweep[child] = false
+        pidTable.remove(pids[child])
         if child == argvs.count - 1 { takeTerminalBack() }
         relay?.drainChild(child)
         deliver(.childExited(child: child, status: t.status))
@@ -460,6 +476,7 @@ public struct Reactor<Core: SupervisorCore> {
 
     mutating func spawn(_ child: Int) {
         let pid: Int32
+        let fd: FileDescriptor
         let notify = child < options.notifyChildren.count && options.notifyChildren[child]
         let environment = notify ? notifyEnvironment : plainEnvironment
         if let relay {
@@ -476,10 +493,11 @@ public struct Reactor<Core: SupervisorCore> {
                 queue.append(.spawnFailed(child: child, errno: error.rawValue))
                 return
             }
-            let spawned: Int32?
+            let spawned: (pid: Int32, pidfd: FileDescriptor)?
             var failure: Int32 = 0
             do {
-                spawned = try spawner.spawn(argvs[child], environment: environment, stdio: (-1, output.writeEnd.rawValue, errors.writeEnd.rawValue))
+                spawned = try spawner.spawn(argvs[child], environment: environment,
+                                            stdio: (-1, output.writeEnd.rawValue, errors.writeEnd.rawValue))
             } catch {
                 spawned = nil
                 failure = error.rawValue
@@ -493,35 +511,30 @@ public struct Reactor<Core: SupervisorCore> {
                 queue.append(.spawnFailed(child: child, errno: failure))
                 return
             }
-            pid = spawned
+            (pid, fd) = spawned
             relay.attach(child: child, pid: pid, output: output.readEnd, error: errors.readEnd)
         } else {
             do {
-                pid = try spawner.spawn(argvs[child], environment: environment)
+                (pid, fd) = try spawner.spawn(argvs[child], environment: environment)
             } catch {
                 queue.append(.spawnFailed(child: child, errno: error.rawValue))
                 return
             }
         }
-        let fd: FileDescriptor
-        do throws(Errno) {
-            fd = try Processes.pidfdOpen(pid)
-            do {
-                try epoll.add(fd, tag: Self.firstChildTag + UInt64(child))
-            } catch {
-                fd.close()
-                throw error
-            }
+        do {
+            try epoll.add(fd, tag: Self.firstChildTag + UInt64(child))
         } catch {
-            // Without a pidfd the child cannot be supervised: kill it (it is
-            // ours and unreaped, so the pid is still its own; SIGCHLD reaps
-            // it) and report the spawn as failed.
-            try? Processes.kill(pid, SignalNumber.kill)
+            // Unwatched, the child cannot be supervised: kill it (through
+            // its pidfd), reap it and report the spawn as failed.
+            try? Processes.signal(pidfd: fd, SignalNumber.kill)
+            Processes.awaitExit(pidfd: fd)
+            fd.close()
             queue.append(.spawnFailed(child: child, errno: error.rawValue))
             return
         }
         pids[child] = pid
         pidfds[child] = fd.rawValue
+        pidTable.insert(pid, child)
         if options.terminalForLastChild, child == argvs.count - 1 {
             // The child may already have touched the terminal and been
             // stopped by SIGTTIN; SIGCONT lets it go on as foreground.

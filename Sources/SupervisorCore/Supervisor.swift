@@ -135,6 +135,11 @@ public struct Supervisor: SupervisorCore {
     /// A shutdown signal has been received (the next one, during shutdown,
     /// kills everything).
     var shutdownRequested = false
+    /// No child above this index runs: stopNext resumes its downward scan
+    /// here, so a whole stop in reverse order scans the table once.
+    var stopCursor = Int.max
+    /// How many children are in state .running (anyRunning in O(1)).
+    var runningCount = 0
     /// A second shutdown signal SIGKILLed everything.
     var killedAll = false
     var orphansKilled = false
@@ -200,6 +205,8 @@ public struct Supervisor: SupervisorCore {
         case .spawned(let child, let pid):
             guard states.indices.contains(child), states[child] == .pending else { return }
             states[child] = .running
+            runningCount += 1
+            if child > stopCursor { stopCursor = child }
             pids[child] = pid
             log(.started(child: child, pid: pid), &actions)
             guard phase == .starting, child == current, !commands[child].isWait else { return }
@@ -216,6 +223,7 @@ public struct Supervisor: SupervisorCore {
             guard states.indices.contains(child), states[child] == .pending else { return }
             log(.execFailed(child: child, errno: errno), &actions)
             states[child] = .running
+            runningCount += 1
             ended(child, status: errno == ErrnoValue.enoent ? 127 : 126, reported: false, now, &actions)
         case .childExited(let child, let status):
             guard states.indices.contains(child), states[child] == .running else { return }
@@ -258,6 +266,7 @@ public struct Supervisor: SupervisorCore {
 
     mutating func ended(_ child: Int, status: Int32, reported: Bool, _ now: Nanoseconds, _ actions: inout ActionList) {
         states[child] = .exited
+        runningCount -= 1
         let command = commands[child]
         count(status, of: child)
         let pid = pids[child]
@@ -355,6 +364,7 @@ public struct Supervisor: SupervisorCore {
             // Even SIGKILL did not end them (uninterruptible sleep): give up.
             for i in states.indices where states[i] == .running {
                 states[i] = .abandoned
+                runningCount -= 1
                 log(.abandoned(child: i, pid: pids[i]), &actions)
             }
             collectOrphans(now, &actions)
@@ -366,6 +376,7 @@ public struct Supervisor: SupervisorCore {
                 arm(now + killGrace, &actions)
             } else {
                 states[stopTarget] = .abandoned
+                runningCount -= 1
                 log(.abandoned(child: stopTarget, pid: pids[stopTarget]), &actions)
                 stopNext(now, &actions)
             }
@@ -386,7 +397,7 @@ public struct Supervisor: SupervisorCore {
 
     // MARK: Transitions
 
-    var anyRunning: Bool { states.contains(.running) }
+    var anyRunning: Bool { runningCount > 0 }
 
     mutating func startNext(_ now: Nanoseconds, _ actions: inout ActionList) {
         let next = current + 1
@@ -417,8 +428,9 @@ public struct Supervisor: SupervisorCore {
     /// Stops the most recently started child that still runs: one at a time,
     /// in reverse start order.
     mutating func stopNext(_ now: Nanoseconds, _ actions: inout ActionList) {
-        var i = states.count - 1
+        var i = min(stopCursor, states.count - 1)
         while i >= 0, states[i] != .running { i -= 1 }
+        stopCursor = i
         guard i >= 0 else {
             stopTarget = -1
             collectOrphans(now, &actions)
@@ -459,6 +471,7 @@ public struct Supervisor: SupervisorCore {
             log(.budgetKilled(child: i, pid: pids[i]), &actions)
             actions.append(.signal(child: i, signal: SignalNumber.kill, group: signalGroups))
             states[i] = .abandoned
+            runningCount -= 1
             count(SignalNumber.kill, of: i)
         }
         actions.append(.collectOrphans(signal: SignalNumber.kill))

@@ -63,8 +63,8 @@ func dinitMain(argc: Int32, argv: CArgv) -> Int32 {
     // Descriptors beyond those open now (stdio and whatever we inherited):
     // a pidfd per running daemon, one for a running :wait: command, the
     // signalfd, timerfd and epoll fd, /dev/null (-qqq), the journal socket
-    // (-j), and at most two at a time for a spawn (musl's posix_spawn pipe)
-    // or a read of /proc (the orphan list). With -p also the read ends of
+    // (-j), and at most two at a time for a read of /proc (the orphan list,
+    // the descriptor table size). With -p also the read ends of
     // two pipes per command (a :wait: command's may outlive it, held by its
     // descendants), two write ends while spawning, and the spawner's four
     // staging descriptors. The soft limit is raised if it is too low.
