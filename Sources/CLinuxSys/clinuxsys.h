@@ -309,6 +309,9 @@ struct cls_spawner {
     int has_stdio;
     int staging[3];
     int null_fd;
+    /* The shared-memory clone was refused (EINVAL: qemu-user, some
+     * sandboxes): every spawn takes cls_spawn_forked. */
+    int forked_only;
     /* The spawner thread (see cls_spawner_start_thread): a request, its
      * result, and the handshake word (0 idle, 1 requested, 2 done). */
     int has_thread;
@@ -332,6 +335,10 @@ struct cls_spawn_args {
     unsigned first_fd;
     /* The staging descriptors to dup2 onto 0, 1 and 2 (-1: leave it). */
     int stdio[3];
+    /* The fallback (see cls_spawn_forked): the child has memory and a
+     * descriptor table of its own and reports an exec error on err_fd. */
+    int forked;
+    int err_fd;
     volatile int err;
 };
 
@@ -382,8 +389,9 @@ static inline int cls_spawn_child(void *arg) {
     struct cls_spawn_args *a = (struct cls_spawn_args *)arg;
     int e;
     /* A private descriptor table with only the low descriptors; without
-     * close_range (before 5.9) a full copy, as posix_spawn makes. */
-    if (syscall(SYS_close_range, a->first_fd, ~0U, CLOSE_RANGE_UNSHARE) != 0 &&
+     * close_range (before 5.9) a full copy, as posix_spawn makes. (The
+     * fallback's child has a copy of its own already.) */
+    if (!a->forked && syscall(SYS_close_range, a->first_fd, ~0U, CLOSE_RANGE_UNSHARE) != 0 &&
         syscall(SYS_unshare, CLONE_FILES) != 0) { e = errno; goto fail; }
     /* Every signal at its default disposition, even those the libc keeps
      * for itself (32-34), which its sigaction refuses. */
@@ -407,7 +415,12 @@ static inline int cls_spawn_child(void *arg) {
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, (size_t)8);
     e = cls_exec_search(a);
 fail:
-    a->err = e ? e : EINVAL;
+    if (!e) e = EINVAL;
+    if (a->forked) {
+        (void)!write(a->err_fd, &e, sizeof e);
+    } else {
+        a->err = e;
+    }
     _exit(127);
 }
 
@@ -450,6 +463,7 @@ static inline int cls_spawner_init(struct cls_spawner *sp, int devnull_fd) {
     sp->has_stdio = 0;
     sp->null_fd = -1;
     sp->staging[0] = sp->staging[1] = sp->staging[2] = -1;
+    sp->forked_only = 0;
     return 0;
 }
 
@@ -472,6 +486,48 @@ static inline int cls_spawner_init_stdio(struct cls_spawner *sp) {
     }
     sp->has_stdio = 1;
     return 0;
+}
+
+/* The fallback where clone with CLONE_VM | CLONE_VFORK | CLONE_FILES is
+ * refused (qemu-user answers EINVAL; real kernels take it): the child is a
+ * copy of dinit, as with fork, running the same child function (system
+ * calls only) on its own copy of the stack, and reports an exec error
+ * through a close-on-exec pipe, which reads as end-of-file once the exec
+ * succeeded. The pidfd comes from CLONE_PIDFD, or from pidfd_open where
+ * that is refused too (the child is not reaped yet, so its pid is its own).
+ * Sets a->err to the exec error. Returns 0 or an errno value. */
+static inline int cls_spawn_forked(struct cls_spawner *sp, struct cls_spawn_args *a, pid_t *p, int *fd) {
+    int pipefd[2];
+    if (syscall(SYS_pipe2, pipefd, O_CLOEXEC) != 0) return errno;
+    a->forked = 1;
+    a->err_fd = pipefd[1];
+    *fd = -1;
+    *p = clone(cls_spawn_child, sp->stack_top, CLONE_PIDFD | SIGCHLD, a, fd, NULL, NULL);
+    if (*p < 0 && errno == EINVAL) {
+        *p = clone(cls_spawn_child, sp->stack_top, SIGCHLD, a, NULL, NULL, NULL);
+        if (*p > 0) {
+            *fd = (int)syscall(SYS_pidfd_open, *p, 0);
+            if (*fd < 0) {
+                int e = errno;
+                kill(*p, SIGKILL);
+                siginfo_t info;
+                while (waitid(P_PID, (id_t)*p, &info, WEXITED) != 0 && errno == EINTR) {}
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return e;
+            }
+        }
+    }
+    int rc = *p < 0 ? (errno ? errno : EAGAIN) : 0;
+    close(pipefd[1]);
+    if (rc == 0) {
+        int e = 0;
+        ssize_t n;
+        while ((n = read(pipefd[0], &e, sizeof e)) < 0 && errno == EINTR) {}
+        if (n == (ssize_t)sizeof e) a->err = e;
+    }
+    close(pipefd[0]);
+    return rc;
 }
 
 /* Spawns `file` (PATH lookup, no shell) with an empty signal mask, every
@@ -504,21 +560,29 @@ static inline int cls_spawn_here(struct cls_spawner *sp, pid_t *pid, int *pidfd,
     a.devnull_fd = sp->devnull_fd;
     a.first_fd = sp->first_fd;
     a.err = 0;
+    a.forked = 0;
+    a.err_fd = -1;
     /* All signals blocked (the libc's own too: raw system call), so no
      * handler can run in the child while it shares our memory. */
     uint64_t all = ~(uint64_t)0, old;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, (size_t)8);
     int fd = -1;
     int saved = errno;
-    pid_t p = clone(cls_spawn_child, sp->stack_top, CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD,
-                    &a, &fd, NULL, NULL);
-    int clone_errno = errno;
+    int rc = 0;
+    pid_t p = -1;
+    if (!sp->forked_only) {
+        p = clone(cls_spawn_child, sp->stack_top, CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD,
+                  &a, &fd, NULL, NULL);
+        if (p < 0) rc = errno ? errno : EAGAIN;
+        if (p < 0 && (rc == EINVAL || rc == ENOSYS)) sp->forked_only = 1;
+    }
+    if (sp->forked_only) rc = cls_spawn_forked(sp, &a, &p, &fd);
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, (size_t)8);
     for (int k = 0; k < 3; k++) {
         if (a.stdio[k] >= 0) (void)cls_dup3(sp->null_fd, sp->staging[k], O_CLOEXEC);
     }
     errno = saved;
-    if (p < 0) return clone_errno ? clone_errno : EAGAIN;
+    if (rc != 0) return rc;
     if (a.err != 0) {
         while (cls_wait_pidfd_blocking(fd) != 0 && errno == EINTR) {}
         close(fd);

@@ -37,7 +37,7 @@ extension FileDescriptor {
             return .wrote(try retryingEINTR { cls_write_nowait(rawValue, p, bytes.count) })
         } catch {
             if error == Errno.again { return .wouldBlock }
-            if error == Errno(EOPNOTSUPP) || error == Errno(EINVAL) { return .unsupported }
+            if error == Errno(EOPNOTSUPP) || error == Errno(EINVAL) || error == Errno(ENOSYS) { return .unsupported }
             return .failed(error)
         }
     }

@@ -3,11 +3,6 @@ import XCTest
 
 /// dinit -p: children's stdout and stderr through dinit, every line tagged.
 final class TaggedOutputTests: XCTestCase {
-    override func setUpWithError() throws {
-        try Emulation.skipIfEmulated("qemu-user 10.0 does not implement pwritev2 (aarch64 syscall 287: 'Unknown syscall', " +
-            "ENOSYS), which -p writes its output with (RWF_NOWAIT), so no tagged line reaches stdout; real arm64 kernels have it")
-    }
-
     /// Tags are the program as given, padded to the longest of the run.
     func testTaggingAndPadding() throws {
         let r = try runDinit(["-p", "-d", "0", "--", ":wait:sh", "-c", "echo one; echo two",
