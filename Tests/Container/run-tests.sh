@@ -17,27 +17,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-passed=0
-failed=0
-
-say() { printf '%s\n' "$*"; }
-pass() { passed=$((passed + 1)); say "  ok   $1"; }
-fail() { failed=$((failed + 1)); say "  FAIL $1"; }
-# check DESCRIPTION COMMAND...: pass when the command succeeds.
-check() {
-    local what=$1; shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() {
-    say ""
-    say "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
-now() { printf '%s' "$EPOCHREALTIME"; }
-elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
-# le A B: A <= B, as decimals.
-le() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" "$1" "$2"; }
+. "$repo/Tests/Shell/checks.sh"
 
 # ---------------------------------------------------------------- prerequisites
 
@@ -198,15 +178,6 @@ run_fg() {
     secs=$(elapsed "$t0" "$t1")
 }
 # wait_for SECONDS COMMAND...: poll until the command succeeds.
-wait_for() {
-    local limit=$1; shift
-    local end
-    end=$(python3 -c "import time,sys; print(time.time() + float(sys.argv[1]))" "$limit")
-    until "$@"; do
-        le "$end" "$(now)" && return 1
-        sleep 0.05
-    done
-}
 running() { runc --root "$state" state "$cid" 2>/dev/null | grep -q '"status": "running"'; }
 log_lines() { [ "$(grep -c "$1" "$bdir/shared/log" 2>/dev/null)" -ge "$2" ]; }
 # stop_container: `runc kill ID TERM` (what `docker stop` does first), wait

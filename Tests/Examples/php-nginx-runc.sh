@@ -31,35 +31,7 @@ set -uo pipefail
 tests=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$tests/../.." && pwd)
 here=$repo/examples/php-nginx
-passed=0
-failed=0
-
-say() { printf '%s\n' "$*"; }
-pass() { passed=$((passed + 1)); say "  ok   $1"; }
-fail() { failed=$((failed + 1)); say "  FAIL $1"; }
-check() {
-    local what=$1; shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() {
-    say ""
-    say "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
-now() { printf '%s' "$EPOCHREALTIME"; }
-elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
-le() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" "$1" "$2"; }
-# wait_for SECONDS COMMAND...: poll until the command succeeds.
-wait_for() {
-    local limit=$1; shift
-    local end
-    end=$(python3 -c "import time,sys; print(time.time() + float(sys.argv[1]))" "$limit")
-    until "$@"; do
-        le "$end" "$(now)" && return 1
-        sleep 0.05
-    done
-}
+. "$repo/Tests/Shell/checks.sh"
 
 # ---------------------------------------------------------------- prerequisites
 

@@ -552,21 +552,7 @@ final class DcrondRegressionTests: XCTestCase {
     func testClosedStandardDescriptorsGetDevNull() throws {
         let dir = try dcrondTempDir(self)
         let out = "\(dir)/fds"
-        // Python reads its own descriptors and its parent's (no shell
-        // redirection in between).
-        let probe = "\(dir)/probe.py"
-        try """
-        import os, sys
-        def link(p):
-            try:
-                return os.readlink(p)
-            except OSError:
-                return "closed"
-        with open(sys.argv[1], "w") as f:
-            for fd in (0, 1, 2):
-                for who in ("self", str(os.getppid())):
-                    f.write(link("/proc/%s/fd/%d" % (who, fd)) + "\\n")
-        """.write(toFile: probe, atomically: true, encoding: .utf8)
+        let probe = try writeStandardDescriptorProbe(in: dir)
         let p = try DcrondProcess("/bin/sh", ["-c", "exec '\(dcrondBinary)' -i 100 'exec /usr/bin/python3 \(probe) \(out)' 0<&- 1>&- 2>&-"])
         defer { if p.isRunning { p.signal(SIGKILL) } }
         XCTAssertTrue(dcrondPoll(timeout: 5) { dcrondLines(dcrondRead(out)).count >= 6 }, dcrondRead(out))

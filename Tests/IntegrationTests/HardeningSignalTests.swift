@@ -675,21 +675,7 @@ final class HardeningSignalRegressionTests: XCTestCase {
     func testClosedStandardDescriptorsGetDevNull() throws {
         let dir = try makeTempDir(self)
         let out = "\(dir)/fds"
-        // Python reads its own descriptors and its parent's (no shell
-        // redirection in between).
-        let probe = "\(dir)/probe.py"
-        try """
-        import os, sys
-        def link(p):
-            try:
-                return os.readlink(p)
-            except OSError:
-                return "closed"
-        with open(sys.argv[1], "w") as f:
-            for fd in (0, 1, 2):
-                for who in ("self", str(os.getppid())):
-                    f.write(link("/proc/%s/fd/%d" % (who, fd)) + "\\n")
-        """.write(toFile: probe, atomically: true, encoding: .utf8)
+        let probe = try writeStandardDescriptorProbe(in: dir)
         let cmd = "exec \(shQuote(DinitBinary.path)) -d 0 -- :wait:\(hsPython) \(probe) \(out) 0<&- 1>&- 2>&-"
         let r = try runProgram("/bin/sh", ["-c", cmd], timeout: 10)
         XCTAssertEqual(r.status, 0, r.summary)

@@ -73,21 +73,20 @@ final class TaggedOutputTests: XCTestCase {
         XCTAssertTrue(lines.allSatisfy { $0 == "sh | " + line })
     }
 
-    /// The reader stalls until the writing child has exited and the run is
-    /// over: dinit waits (up to the kill timeout) for its stdout to take what
-    /// it has read, instead of dropping it on exit.
-    func testStalledReaderAtTheEndGetsEverything() throws {
-        let lineCount = 1_200
+    /// Starts dinit with `options` and one `:wait:` command writing `lines`
+    /// numbered 100-byte lines, with stdout a pipe nobody reads yet and
+    /// stderr collected; returns once the command has exited (dinit's line
+    /// says so) or after 20 s.
+    private func startWithUnreadStdout(_ options: [String], lines: Int) throws -> (Process, Pipe, OutputBuffer) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DinitBinary.path)
-        process.arguments = ["-p", "-k", "10", "--", ":wait:sh", "-c",
-                             "i=0; while [ $i -lt \(lineCount) ]; do printf '%099d\\n' $i; i=$((i+1)); done"]
+        process.arguments = options + ["--", ":wait:sh", "-c",
+                                       "i=0; while [ $i -lt \(lines) ]; do printf '%099d\\n' $i; i=$((i+1)); done"]
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { killTree(process.processIdentifier) } }
         let stderr = OutputBuffer()
         Thread {
             while true {
@@ -99,6 +98,16 @@ final class TaggedOutputTests: XCTestCase {
         }.start()
         let end = Date().addingTimeInterval(20)
         while Date() < end, !stderr.text.contains("'sh' exited with status 0") { usleep(10_000) }
+        return (process, out, stderr)
+    }
+
+    /// The reader stalls until the writing child has exited and the run is
+    /// over: dinit waits (up to the kill timeout) for its stdout to take what
+    /// it has read, instead of dropping it on exit.
+    func testStalledReaderAtTheEndGetsEverything() throws {
+        let lineCount = 1_200
+        let (process, out, stderr) = try startWithUnreadStdout(["-p", "-k", "10"], lines: lineCount)
+        defer { if process.isRunning { killTree(process.processIdentifier) } }
         XCTAssertTrue(stderr.text.contains("'sh' exited with status 0"), stderr.text)
         usleep(300_000)
         XCTAssertTrue(process.isRunning, "dinit exited with output still unwritten\n\(stderr.text)")
@@ -115,32 +124,13 @@ final class TaggedOutputTests: XCTestCase {
     /// The wait for a stalled reader at exit is bounded: a TERM ends it at
     /// once (and without one, the kill timeout would).
     func testATermEndsTheWaitForAStalledReaderAtExit() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DinitBinary.path)
-        process.arguments = ["-p", "-k", "30", "--", ":wait:sh", "-c",
-                             "i=0; while [ $i -lt 1200 ]; do printf '%099d\\n' $i; i=$((i+1)); done"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let (process, out, stderr) = try startWithUnreadStdout(["-p", "-k", "30"], lines: 1200)
         defer { if process.isRunning { killTree(process.processIdentifier) } }
-        let stderr = OutputBuffer()
-        Thread {
-            while true {
-                let d = err.fileHandleForReading.availableData
-                if d.isEmpty { break }
-                stderr.append(d)
-            }
-            stderr.finish()
-        }.start()
-        var end = Date().addingTimeInterval(20)
-        while Date() < end, !stderr.text.contains("'sh' exited with status 0") { usleep(10_000) }
         usleep(500_000)
         XCTAssertTrue(process.isRunning, "dinit should wait for its stdout\n\(stderr.text)")
         let sent = Date()
         kill(process.processIdentifier, SIGTERM)
-        end = Date().addingTimeInterval(10)
+        let end = Date().addingTimeInterval(10)
         while Date() < end, process.isRunning { usleep(10_000) }
         XCTAssertFalse(process.isRunning, "a TERM did not end the wait")
         XCTAssertLessThan(Date().timeIntervalSince(sent), 3)

@@ -21,23 +21,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-passed=0
-failed=0
-
-say() { printf '%s\n' "$*"; }
-pass() { passed=$((passed + 1)); say "  ok   $1"; }
-fail() { failed=$((failed + 1)); say "  FAIL $1"; }
-# check DESCRIPTION COMMAND...: pass when the command succeeds.
-check() {
-    local what=$1; shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() {
-    say ""
-    say "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
+. "$repo/Tests/Shell/checks.sh"
 
 # ------------------------------------------------------------------ binaries
 
@@ -86,13 +70,6 @@ bg() {
     bgpids+=("$bpid")
 }
 # wait_for SECONDS COMMAND...: poll every 0.05 s until the command succeeds.
-wait_for() {
-    local n=$(( $1 * 20 )); shift
-    until "$@"; do
-        n=$((n - 1)); [ "$n" -gt 0 ] || return 1
-        sleep 0.05
-    done
-}
 has() { grep -qF -- "$2" "$1"; }
 # pids FILE: the file with the PIDs in dinit's log lines replaced by P.
 pids() { sed -E 's/(Started|Child|child) [0-9]+/\1 P/' "$1"; }

@@ -177,3 +177,25 @@ public struct Footprint: CustomStringConvertible {
         self.pidfds = pidfds
     }
 }
+
+/// Writes a Python script to `dir` that records where descriptors 0, 1 and 2
+/// of itself and of its parent point ("closed" when not open), one per line
+/// (self 0, parent 0, self 1, ...), into the file named by its first
+/// argument; returns the script's path. Python reads them itself, with no
+/// shell redirection in between.
+public func writeStandardDescriptorProbe(in dir: String) throws -> String {
+    let probe = "\(dir)/probe.py"
+    try """
+    import os, sys
+    def link(p):
+        try:
+            return os.readlink(p)
+        except OSError:
+            return "closed"
+    with open(sys.argv[1], "w") as f:
+        for fd in (0, 1, 2):
+            for who in ("self", str(os.getppid())):
+                f.write(link("/proc/%s/fd/%d" % (who, fd)) + "\\n")
+    """.write(toFile: probe, atomically: true, encoding: .utf8)
+    return probe
+}
