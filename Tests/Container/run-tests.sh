@@ -26,29 +26,11 @@ if [ "$(id -u)" -ne 0 ]; then
     failed=1; finish
 fi
 busybox=${BUSYBOX:-/bin/busybox}
-for tool in runc unshare chroot python3 "$busybox"; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        say "run-tests.sh: $tool not found (apt-get install -y runc busybox-static util-linux python3)"
-        failed=1; finish
-    fi
-done
+require run-tests.sh "runc busybox-static util-linux python3" runc unshare chroot python3 "$busybox"
 
 # -------------------------------------------------------------------- binaries
 
-if [ -n "${DINIT_BIN:-}" ] || [ -n "${DCROND_BIN:-}" ]; then
-    dinit=${DINIT_BIN:?DINIT_BIN and DCROND_BIN go together}
-    dcrond=${DCROND_BIN:?DINIT_BIN and DCROND_BIN go together}
-else
-    if [ -z "${SKIP_BUILD:-}" ]; then
-        say "==== make"
-        if ! make -C "$repo" >/dev/null; then
-            say "run-tests.sh: make failed"
-            failed=1; finish
-        fi
-    fi
-    dinit=$repo/out/dinit
-    dcrond=$repo/out/dcrond
-fi
+binaries_under_test run-tests.sh
 
 # static FILE: an ELF file without a program interpreter (PT_INTERP), i.e.
 # it needs no dynamic loader and no shared library.

@@ -39,27 +39,9 @@ if [ "$(id -u)" -ne 0 ]; then
     say "php-nginx-runc.sh: must run as root (runc)"
     failed=1; finish
 fi
-for tool in runc nsenter ps curl python3 nginx php-fpm8.2; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        say "php-nginx-runc.sh: $tool not found (apt-get install -y runc util-linux procps curl nginx php8.2-fpm)"
-        failed=1; finish
-    fi
-done
+require php-nginx-runc.sh "runc util-linux procps curl nginx php8.2-fpm" runc nsenter ps curl python3 nginx php-fpm8.2
 
-if [ -n "${DINIT_BIN:-}" ] || [ -n "${DCROND_BIN:-}" ]; then
-    dinit=${DINIT_BIN:?DINIT_BIN and DCROND_BIN go together}
-    dcrond=${DCROND_BIN:?DINIT_BIN and DCROND_BIN go together}
-else
-    if [ -z "${SKIP_BUILD:-}" ]; then
-        say "==== make"
-        if ! make -C "$repo" >/dev/null; then
-            say "php-nginx-runc.sh: make failed"
-            failed=1; finish
-        fi
-    fi
-    dinit=$repo/out/dinit
-    dcrond=$repo/out/dcrond
-fi
+binaries_under_test php-nginx-runc.sh
 for b in "$dinit" "$dcrond"; do
     [ -x "$b" ] || { say "php-nginx-runc.sh: $b not found or not executable"; failed=1; finish; }
 done

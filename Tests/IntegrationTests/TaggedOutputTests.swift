@@ -88,14 +88,7 @@ final class TaggedOutputTests: XCTestCase {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let stderr = OutputBuffer()
-        Thread {
-            while true {
-                let d = err.fileHandleForReading.availableData
-                if d.isEmpty { break }
-                stderr.append(d)
-            }
-            stderr.finish()
-        }.start()
+        OutputBuffer.drain(err.fileHandleForReading, into: stderr)
         let end = Date().addingTimeInterval(20)
         while Date() < end, !stderr.text.contains("'sh' exited with status 0") { usleep(10_000) }
         return (process, out, stderr)
@@ -219,14 +212,7 @@ final class TaggedOutputTests: XCTestCase {
         try process.run()
         defer { if process.isRunning { killTree(process.processIdentifier) } }
         let stderr = OutputBuffer()
-        Thread {
-            while true {
-                let d = err.fileHandleForReading.availableData
-                if d.isEmpty { break }
-                stderr.append(d)
-            }
-            stderr.finish()
-        }.start()
+        OutputBuffer.drain(err.fileHandleForReading, into: stderr)
 
         // Nobody reads stdout: the child fills the pipes and blocks.
         func waitFor(_ text: String, _ timeout: TimeInterval) -> Bool {

@@ -34,3 +34,35 @@ wait_for() {
         sleep 0.05
     done
 }
+
+# require SCRIPT HINT TOOL...: stop with a failure when a tool is missing.
+require() {
+    local script=$1 hint=$2; shift 2
+    local tool
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            say "$script: $tool not found (apt-get install -y $hint)"
+            failed=1; finish
+        fi
+    done
+}
+
+# binaries_under_test SCRIPT: sets dinit and dcrond to $DINIT_BIN and
+# $DCROND_BIN (given together), else to $repo/out/, built by `make` first
+# unless SKIP_BUILD is set.
+binaries_under_test() {
+    if [ -n "${DINIT_BIN:-}" ] || [ -n "${DCROND_BIN:-}" ]; then
+        dinit=${DINIT_BIN:?DINIT_BIN and DCROND_BIN go together}
+        dcrond=${DCROND_BIN:?DINIT_BIN and DCROND_BIN go together}
+        return
+    fi
+    if [ -z "${SKIP_BUILD:-}" ]; then
+        say "==== make"
+        if ! make -C "$repo" >/dev/null; then
+            say "$1: make failed"
+            failed=1; finish
+        fi
+    fi
+    dinit=$repo/out/dinit
+    dcrond=$repo/out/dcrond
+}

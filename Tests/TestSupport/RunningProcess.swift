@@ -77,20 +77,8 @@ public final class RunningProcess {
         }
         started = Date()
         try process.run()
-        Self.drain(out.fileHandleForReading, into: stdout)
-        Self.drain(err.fileHandleForReading, into: stderr)
-    }
-
-    private static func drain(_ handle: FileHandle, into buffer: OutputBuffer) {
-        let t = Thread {
-            while true {
-                let d = handle.availableData
-                if d.isEmpty { break }
-                buffer.append(d)
-            }
-            buffer.finish()
-        }
-        t.start()
+        OutputBuffer.drain(out.fileHandleForReading, into: stdout)
+        OutputBuffer.drain(err.fileHandleForReading, into: stderr)
     }
 
     public var pid: Int32 { process.processIdentifier }
@@ -188,4 +176,18 @@ public func runDinitAsPID1(_ args: [String], timeout: TimeInterval = 10,
                            file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
     try runProgram(PIDNamespace.unshare, PIDNamespace.unshareArguments + [DinitBinary.path] + args,
                    timeout: timeout, file: file, line: line)
+}
+
+extension OutputBuffer {
+    /// Reads `handle` to its end on a thread of its own, into `buffer`.
+    public static func drain(_ handle: FileHandle, into buffer: OutputBuffer) {
+        Thread {
+            while true {
+                let d = handle.availableData
+                if d.isEmpty { break }
+                buffer.append(d)
+            }
+            buffer.finish()
+        }.start()
+    }
 }
