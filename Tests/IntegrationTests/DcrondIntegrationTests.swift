@@ -205,7 +205,10 @@ final class DcrondIntegrationTests: XCTestCase {
         let f = "\(dir)/pids"
         let cmd = "sleep 30 & echo $! >> \(f); sleep 30 & echo $! >> \(f); echo $$ >> \(f); wait"
         let p = try startDcrond(["-i", "30", cmd])
-        XCTAssertTrue(waitFor(timeout: 5) { lines(readFile(f)).count >= 3 }, p.stderr.text)
+        // The run may write its pids before dcrond's Started line reaches
+        // our reader: wait for both.
+        XCTAssertTrue(waitFor(timeout: 5) { lines(readFile(f)).count >= 3 && !dcrondStartedPids(p.stderr.text).isEmpty },
+                      p.stderr.text)
         let recorded = lines(readFile(f)).compactMap { Int32($0) }
         let started = dcrondStartedPids(p.stderr.text)
         XCTAssertEqual(started.count, 1, p.stderr.text)
