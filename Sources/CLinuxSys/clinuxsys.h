@@ -108,10 +108,6 @@ static inline int64_t cls_monotonic_ns(void) {
 /* ---- signal sets: sigaddset and friends may be macros ---- */
 
 static inline void cls_sigemptyset(sigset_t *s) { sigemptyset(s); }
-static inline void cls_sigfillset(sigset_t *s) { sigfillset(s); }
-static inline void cls_sigaddset(sigset_t *s, int sig) { sigaddset(s, sig); }
-static inline void cls_sigdelset(sigset_t *s, int sig) { sigdelset(s, sig); }
-static inline int cls_sigismember(const sigset_t *s, int sig) { return sigismember(s, sig); }
 
 /* Signal set bits set, cleared and read by hand: sigaddset refuses the
  * signals the libc keeps for its threads (glibc 32 and 33, musl 32 to 34),
@@ -141,15 +137,6 @@ static inline int cls_sigset_has_raw(const sigset_t *set, int sig) {
 _Static_assert(sizeof(sigset_t) >= 8, "sigset_t holds the kernel's 64 signals");
 static inline int cls_rt_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
     return (int)syscall(SYS_rt_sigprocmask, how, set, old, (size_t)8);
-}
-
-/* Returns 0 or -1 with errno. `how` is SIG_BLOCK/SIG_UNBLOCK/SIG_SETMASK. */
-static inline int cls_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
-    return sigprocmask(how, set, old);
-}
-/* Thread variant: used by in-process tests, where other threads exist. */
-static inline int cls_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
-    return pthread_sigmask(how, set, old);
 }
 
 /* Sets a disposition to SIG_IGN (ignore != 0) or SIG_DFL. */
@@ -506,7 +493,7 @@ static inline int cls_spawn_forked(struct cls_spawner *sp, struct cls_spawn_args
     if (*p < 0 && errno == EINVAL) {
         *p = clone(cls_spawn_child, sp->stack_top, SIGCHLD, a, NULL, NULL, NULL);
         if (*p > 0) {
-            *fd = (int)syscall(SYS_pidfd_open, *p, 0);
+            *fd = cls_pidfd_open(*p);
             if (*fd < 0) {
                 int e = errno;
                 kill(*p, SIGKILL);

@@ -31,10 +31,6 @@ public enum Processes {
         _ = try retryingEINTR { cls_set_child_subreaper() }
     }
 
-    public static func pidfdOpen(_ pid: Int32) throws(Errno) -> FileDescriptor {
-        FileDescriptor(rawValue: try retryingEINTR { cls_pidfd_open(pid) })
-    }
-
     /// Signals the process behind a pidfd: race-free, a recycled PID can
     /// never be hit.
     public static func signal(pidfd: FileDescriptor, _ signo: Int32) throws(Errno) {

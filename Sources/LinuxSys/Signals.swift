@@ -19,7 +19,8 @@ public struct SignalSet {
     /// The signals a supervisor takes through its signalfd: every signal
     /// except those that cannot be caught (KILL, STOP) and the terminal stop
     /// signals (ignored instead). That includes 32 to 34, which the libc
-    /// keeps for its threads (dinit has none): left unblocked they would be
+    /// keeps for its threads (dinit cancels no thread and changes no ids, so
+    /// its spawner thread needs none of them): left unblocked they would be
     /// fatal (default action) or, for PID 1, dropped instead of forwarded.
     ///
     /// The fault signals (SEGV, BUS, ILL, FPE, TRAP, SYS) and ABRT are
